@@ -1,0 +1,40 @@
+import type { SourceReason } from '../fusion/fuse.js';
+import type { SearchHit } from '../sagasu.js';
+
+const round = (value: number, digits = 4) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** A reason as printed: rank, the source's own score, and its details (matched words, distance...). */
+function flattenReason(reason: SourceReason): Record<string, unknown> {
+  return { rank: reason.rank, score: round(reason.score), contribution: round(reason.contribution, 6), ...reason.detail };
+}
+
+/** The `--json` shape of one hit: the stable contract is `path`, `score`, `reasons`; the rest is extra. */
+export function hitToJson(hit: SearchHit): Record<string, unknown> {
+  return {
+    path: hit.path,
+    score: round(hit.score, 6),
+    reasons: Object.fromEntries(Object.entries(hit.reasons).map(([source, reason]) => [source, flattenReason(reason!)])),
+    imageId: hit.imageId,
+  };
+}
+
+function describeReasons(hit: SearchHit): string {
+  const parts: string[] = [];
+  const { visual, text, hash } = hit.reasons;
+  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)})`);
+  if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})`);
+  if (hash) parts.push(hash.detail?.exact ? 'same file bytes' : `near duplicate (hash distance ${String(hash.detail?.distance)})`);
+  return parts.join(' · ');
+}
+
+export function formatHitsText(query: string, hits: SearchHit[], queryText: string): string {
+  const lines = [`query: ${query}`];
+  if (queryText) lines.push(`  read: ${queryText.replace(/\s+/g, ' ').slice(0, 100)}`);
+  if (hits.length === 0) lines.push('  no match');
+  hits.forEach((hit, i) => {
+    const where = hit.path ?? hit.sources.map((s) => `${s.guildId}/${s.channelId}/${s.messageId}`)[0] ?? `image ${hit.imageId}`;
+    lines.push(`  ${String(i + 1).padStart(2)}. ${where}  score ${round(hit.score, 4)}`);
+    lines.push(`      ${describeReasons(hit)}`);
+  });
+  return lines.join('\n') + '\n\n';
+}

@@ -1,0 +1,226 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { SagasuError, isSagasuError } from '../errors.js';
+import type { SourceName } from '../fusion/fuse.js';
+import { Sagasu, readQueryFile, type SagasuOptions, type SearchHit, type SearchResult } from '../sagasu.js';
+import { formatHitsText, hitToJson } from './format.js';
+
+/**
+ * Exit codes scripts can rely on.
+ * 0: everything asked for was done. 1: an unexpected failure. 2: bad usage (unknown option, missing
+ * argument). 3: finished, but some inputs failed (listed on stderr / in the JSON). 4: nothing
+ * matched what was named (e.g. `remove` of a path that was never indexed).
+ */
+export const exitCodes = { ok: 0, failure: 1, usage: 2, someFailed: 3, notFound: 4 } as const;
+
+interface CommonOptions {
+  data: string;
+  scope: string;
+  ocr: boolean;
+}
+
+interface Output {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+const defaultOutput: Output = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('must be a whole number from 1 to 1000.');
+  return n;
+}
+
+function sourceList(value: string): SourceName[] {
+  const names = value.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!['visual', 'text', 'hash'].includes(name)) throw new InvalidArgumentError(`unknown source "${name}" (visual, text, hash).`);
+  }
+  return names as SourceName[];
+}
+
+function withCommonOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--data <dir>', 'data directory').env('SAGASU_DATA').default('./data'))
+    .addOption(new Option('--scope <name>', 'collection to index into / search in').default('local'))
+    .option('--no-ocr', 'skip OCR (visual and hash matching only)');
+}
+
+async function openEngine(options: CommonOptions, extra: Partial<SagasuOptions> = {}): Promise<Sagasu> {
+  return Sagasu.open({ dataDir: options.data, scope: options.scope, ...(options.ocr ? {} : { ocr: false }), ...extra });
+}
+
+/** Builds the `sagasu` program. Each action parses, calls one library method and formats. */
+export function buildProgram(output: Output = defaultOutput, setExitCode: (code: number) => void = (code) => (process.exitCode = code)): Command {
+  const program = new Command('sagasu')
+    .description('Find the original of a picture among indexed images, by its text and its look.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .configureOutput({ writeOut: output.out, writeErr: output.err })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  withCommonOptions(
+    program
+      .command('index')
+      .description('index image files and folders (recursively); files that fail are reported and skipped')
+      .argument('<paths...>', 'image files or folders')
+      .option('--json', 'print the summary as JSON'),
+  ).action(async (paths: string[], options: CommonOptions & { json?: boolean }) => {
+    const engine = await openEngine(options);
+    const bar = output.isTTY && !options.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'indexing [{bar}] {value}/{total} {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    let started = false;
+    try {
+      const summary = await engine.indexPaths(paths, {
+        onFile: (event) => {
+          if (bar && !started) {
+            bar.start(event.total, 0, { file: '' });
+            started = true;
+          }
+          bar?.update(event.done, { file: event.path.slice(-40) });
+          if (event.error) {
+            if (bar) bar.stop();
+            output.err(`${event.path}: ${event.error.message}\n`);
+            if (bar && event.done < event.total) bar.start(event.total, event.done, { file: '' });
+          }
+        },
+      });
+      bar?.stop();
+      if (options.json) output.out(JSON.stringify(summary) + '\n');
+      else {
+        output.out(
+          `indexed ${summary.total} file(s) in ${summary.seconds.toFixed(1)} s: ${summary.added} added, ${summary.linked} linked, ` +
+            `${summary.unchanged} unchanged, ${summary.updated} updated, ${summary.failed.length} failed\n`,
+        );
+      }
+      setExitCode(summary.failed.length > 0 ? exitCodes.someFailed : exitCodes.ok);
+    } finally {
+      bar?.stop();
+      await engine.close();
+    }
+  });
+
+  withCommonOptions(
+    program
+      .command('search')
+      .description('search with query images (each is read and embedded), or with --text alone')
+      .argument('[images...]', 'query image files')
+      .option('--text <words>', 'words to search the OCR text for (alone, or added to each image query)')
+      .option('--k <n>', 'number of results per query', positiveInteger, 10)
+      .option('--sources <list>', 'comma-separated sources to use: visual,text,hash', sourceList)
+      .option('--json', 'one JSON object per query per line: {"query", "hits": [{"path", "score", "reasons"}]}'),
+  ).action(async (images: string[], options: CommonOptions & { text?: string; k: number; sources?: SourceName[]; json?: boolean }) => {
+    if (images.length === 0 && !options.text?.trim()) {
+      throw new CommanderError(exitCodes.usage, 'sagasu.usage', 'error: give at least one query image, or --text "words"');
+    }
+    const engine = await openEngine(options);
+    let failures = 0;
+    const report = (query: string, result: SearchResult | undefined, error?: SagasuError) => {
+      if (options.json) {
+        const line: Record<string, unknown> = { query, hits: result ? result.hits.map(hitToJson) : [] };
+        if (error) line.error = { code: error.code, message: error.message };
+        output.out(JSON.stringify(line) + '\n');
+      } else if (error) {
+        output.err(`${query}: ${error.message}\n`);
+      } else {
+        output.out(formatHitsText(query, result!.hits as SearchHit[], result!.queryText));
+      }
+    };
+    try {
+      const searchOptions = { k: options.k, scope: options.scope, ...(options.sources ? { sources: options.sources } : {}) };
+      const queries: Array<{ label: string; image?: string }> = images.length > 0 ? images.map((image) => ({ label: image, image })) : [{ label: options.text! }];
+      // One engine for every query: the model and OCR workers load once.
+      for (const query of queries) {
+        try {
+          const result = await engine.search(
+            { ...(query.image ? { image: readQueryFile(query.image) } : {}), ...(options.text ? { text: options.text } : {}) },
+            searchOptions,
+          );
+          report(query.label, result);
+        } catch (error) {
+          if (!isSagasuError(error)) throw error;
+          failures += 1;
+          report(query.label, undefined, error);
+        }
+      }
+      setExitCode(failures > 0 ? exitCodes.someFailed : exitCodes.ok);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  withCommonOptions(program.command('stats').description('what the data directory holds').option('--json', 'print as JSON')).action(
+    async (options: CommonOptions & { json?: boolean }) => {
+      const engine = await openEngine(options, { ocr: false });
+      try {
+        const stats = engine.stats();
+        if (options.json) output.out(JSON.stringify(stats) + '\n');
+        else {
+          output.out(
+            [
+              `data directory: ${stats.dataDir}`,
+              `images: ${stats.images} (from ${stats.sources} source(s), ${stats.scopes} scope(s))`,
+              `indexed: text ${stats.indexes.text}, vector ${stats.indexes.vector}, hash ${stats.indexes.hash}`,
+              `OCR text: ${stats.ocrCharacters} characters`,
+              `model: ${stats.modelId} (${stats.dimension}-d)`,
+              '',
+            ].join('\n'),
+          );
+        }
+      } finally {
+        await engine.close();
+      }
+    },
+  );
+
+  withCommonOptions(
+    program
+      .command('remove')
+      .description('remove indexed files (by the path given at index time) from the store and every index')
+      .argument('<paths...>', 'indexed file paths'),
+  ).action(async (paths: string[], options: CommonOptions) => {
+    const engine = await openEngine(options, { ocr: false });
+    try {
+      let missing = 0;
+      for (const path of paths) {
+        const removed = engine.removeFile(path, options.scope);
+        if (removed === 0) {
+          missing += 1;
+          output.err(`${path}: not indexed\n`);
+        } else output.out(`removed ${path}\n`);
+      }
+      setExitCode(missing > 0 ? exitCodes.notFound : exitCodes.ok);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  return program;
+}
+
+/** Runs the CLI; errors are caught here, once, and turned into a message and an exit code. */
+export async function main(argv: string[], output: Output = defaultOutput): Promise<number> {
+  let code: number = exitCodes.ok;
+  // Libraries (tfjs, tesseract) may print to stdout; stdout belongs to results (--json).
+  const log = console.log;
+  console.log = (...args: unknown[]) => console.error(...args);
+  try {
+    await buildProgram(output, (c) => (code = c)).parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return exitCodes.ok;
+      if (error.code === 'sagasu.usage') output.err(error.message + '\n');
+      return exitCodes.usage;
+    }
+    output.err(isSagasuError(error) ? `${error.message}\n` : `sagasu: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return exitCodes.failure;
+  } finally {
+    console.log = log;
+  }
+  return code;
+}

@@ -1,0 +1,142 @@
+/**
+ * Exact (SHA-256) and near-duplicate (64-bit perceptual hash) look-up.
+ *
+ * Written here rather than taken from a library: what is needed is a linear Hamming scan over
+ * packed 64-bit hashes, which is a dozen lines; the npm BK-tree / multi-index-hash packages are
+ * unmaintained and slower than a scan of two Uint32Arrays at the sizes we hold (1M hashes scan
+ * in a few milliseconds).
+ */
+
+export interface HashHit {
+  id: number;
+  /** Hamming distance between perceptual hashes (0-64); 0 for an exact byte match. */
+  distance: number;
+  /** The bytes were identical (same SHA-256). */
+  exact: boolean;
+}
+
+export interface HashEntry {
+  id: number;
+  sha256: string;
+  phash: string;
+}
+
+export interface HashSearchOptions {
+  /** Largest Hamming distance that counts as a near duplicate. */
+  maxDistance: number;
+  /** Keep only ids for which this returns true (scope filtering). */
+  filter?: (id: number) => boolean;
+  limit?: number;
+}
+
+export const defaultHashSearchOptions: Required<Omit<HashSearchOptions, 'filter'>> = {
+  maxDistance: 10,
+  limit: 10,
+};
+
+/** Number of differing bits between two 16-hex-digit hashes. */
+export function hammingDistance(a: string, b: string): number {
+  return popcount32(parseInt(a.slice(0, 8), 16) ^ parseInt(b.slice(0, 8), 16)) + popcount32(parseInt(a.slice(8), 16) ^ parseInt(b.slice(8), 16));
+}
+
+function popcount32(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+export class HashIndex {
+  private ids = new Int32Array(1024);
+  private high = new Uint32Array(1024);
+  private low = new Uint32Array(1024);
+  private size = 0;
+  private readonly slotOf = new Map<number, number>();
+  // Several scopes may hold the same bytes, each as its own record.
+  private readonly bySha = new Map<string, number[]>();
+  private readonly shaOf = new Map<number, string>();
+
+  get count(): number {
+    return this.size;
+  }
+
+  has(id: number): boolean {
+    return this.slotOf.has(id);
+  }
+
+  add(entry: HashEntry): void {
+    if (this.slotOf.has(entry.id)) this.remove(entry.id);
+    if (this.size === this.ids.length) this.grow();
+    const slot = this.size++;
+    this.ids[slot] = entry.id;
+    this.high[slot] = parseInt(entry.phash.slice(0, 8), 16) >>> 0;
+    this.low[slot] = parseInt(entry.phash.slice(8), 16) >>> 0;
+    this.slotOf.set(entry.id, slot);
+    const sameBytes = this.bySha.get(entry.sha256);
+    if (sameBytes) sameBytes.push(entry.id);
+    else this.bySha.set(entry.sha256, [entry.id]);
+    this.shaOf.set(entry.id, entry.sha256);
+  }
+
+  remove(id: number): boolean {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return false;
+    // Swap the last entry into the hole so the scan stays dense.
+    const last = --this.size;
+    if (slot !== last) {
+      const movedId = this.ids[last]!;
+      this.ids[slot] = movedId;
+      this.high[slot] = this.high[last]!;
+      this.low[slot] = this.low[last]!;
+      this.slotOf.set(movedId, slot);
+    }
+    this.slotOf.delete(id);
+    const sha = this.shaOf.get(id);
+    const sameBytes = sha === undefined ? undefined : this.bySha.get(sha);
+    if (sameBytes) {
+      const rest = sameBytes.filter((other) => other !== id);
+      if (rest.length > 0) this.bySha.set(sha!, rest);
+      else this.bySha.delete(sha!);
+    }
+    this.shaOf.delete(id);
+    return true;
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.slotOf.clear();
+    this.bySha.clear();
+    this.shaOf.clear();
+  }
+
+  /** Exact byte matches first, then near duplicates by increasing distance. */
+  search(sha256: string, phash: string, options: Partial<HashSearchOptions> = {}): HashHit[] {
+    const { maxDistance, limit } = { ...defaultHashSearchOptions, ...options };
+    const filter = options.filter;
+    const qHigh = parseInt(phash.slice(0, 8), 16) >>> 0;
+    const qLow = parseInt(phash.slice(8), 16) >>> 0;
+    const exactIds = new Set((this.bySha.get(sha256) ?? []).filter((id) => !filter || filter(id)));
+    const hits: HashHit[] = [...exactIds].map((id) => ({ id, distance: 0, exact: true }));
+    for (let slot = 0; slot < this.size; slot++) {
+      const distance = popcount32(this.high[slot]! ^ qHigh) + popcount32(this.low[slot]! ^ qLow);
+      if (distance > maxDistance) continue;
+      const id = this.ids[slot]!;
+      if (exactIds.has(id) || (filter && !filter(id))) continue;
+      hits.push({ id, distance, exact: false });
+    }
+    hits.sort((a, b) => Number(b.exact) - Number(a.exact) || a.distance - b.distance || a.id - b.id);
+    return hits.slice(0, limit);
+  }
+
+  private grow(): void {
+    const capacity = this.ids.length * 2;
+    const ids = new Int32Array(capacity);
+    ids.set(this.ids);
+    const high = new Uint32Array(capacity);
+    high.set(this.high);
+    const low = new Uint32Array(capacity);
+    low.set(this.low);
+    this.ids = ids;
+    this.high = high;
+    this.low = low;
+  }
+}

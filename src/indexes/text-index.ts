@@ -1,0 +1,127 @@
+import { existsSync, readFileSync } from 'node:fs';
+import MiniSearch from 'minisearch';
+import { SagasuError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
+import { isCjk, tokenize, tokenizerVersion } from './tokenize.js';
+
+/** What the text index holds for one image: its OCR text, and names/captions from its sources. */
+export interface TextDocument {
+  id: number;
+  text: string;
+  names: string;
+}
+
+export interface TextHit {
+  id: number;
+  score: number;
+  /** The query terms (words, or character bigrams for Japanese) found in this image. */
+  terms: string[];
+}
+
+export interface TextIndexOptions {
+  /** Relative weight of the file-name/caption field against OCR text. Default 0.5. */
+  namesBoost?: number;
+  /** Edit distance for Latin words of 5+ letters, as a fraction of the word's length. Default 0.2. */
+  fuzzy?: number;
+}
+
+export const defaultTextIndexOptions: Required<TextIndexOptions> = { namesBoost: 0.5, fuzzy: 0.2 };
+
+const serializationVersion = 1;
+
+interface Snapshot {
+  version: number;
+  tokenizerVersion: number;
+  seq: number;
+  index: unknown;
+}
+
+function miniSearchOptions() {
+  return {
+    idField: 'id',
+    fields: ['text', 'names'],
+    storeFields: [] as string[],
+    tokenize,
+    // tokenize() already normalises and drops stop words.
+    processTerm: (term: string) => term,
+  };
+}
+
+/** MiniSearch over OCR text, with a tokenizer for Japanese and Latin text. */
+export class TextIndex {
+  private index: MiniSearch<TextDocument>;
+  private readonly options: Required<TextIndexOptions>;
+  /** The store change sequence this index includes (see SqliteStore.changes). */
+  seq = 0;
+
+  constructor(options: TextIndexOptions = {}) {
+    this.options = { ...defaultTextIndexOptions, ...options };
+    this.index = new MiniSearch<TextDocument>(miniSearchOptions());
+  }
+
+  get count(): number {
+    return this.index.documentCount;
+  }
+
+  has(id: number): boolean {
+    return this.index.has(id);
+  }
+
+  add(document: TextDocument): void {
+    if (this.index.has(document.id)) this.index.discard(document.id);
+    this.index.add(document);
+  }
+
+  remove(id: number): boolean {
+    if (!this.index.has(id)) return false;
+    this.index.discard(id);
+    return true;
+  }
+
+  clear(): void {
+    this.index = new MiniSearch<TextDocument>(miniSearchOptions());
+    this.seq = 0;
+  }
+
+  search(query: string, options: { limit?: number; filter?: (id: number) => boolean } = {}): TextHit[] {
+    const { limit = 50, filter } = options;
+    if (tokenize(query).length === 0) return [];
+    const fuzzy = this.options.fuzzy;
+    const results = this.index.search(query, {
+      combineWith: 'OR',
+      boost: { text: 1, names: this.options.namesBoost },
+      fuzzy: (term: string) => (term.length >= 5 && !isCjk(term) ? fuzzy : false),
+      prefix: false,
+      ...(filter ? { filter: (result: { id: unknown }) => filter(result.id as number) } : {}),
+    });
+    return results.slice(0, limit).map((result) => ({ id: result.id as number, score: result.score, terms: result.queryTerms }));
+  }
+
+  save(file: string): void {
+    const snapshot: Snapshot = { version: serializationVersion, tokenizerVersion, seq: this.seq, index: this.index.toJSON() };
+    writeFileAtomic(file, JSON.stringify(snapshot));
+  }
+
+  /**
+   * Loads a snapshot. Returns undefined when there is none or it was made with another tokenizer
+   * (the caller rebuilds from the store); throws on a damaged file only if asked to be strict.
+   */
+  static load(file: string, options: TextIndexOptions = {}): TextIndex | undefined {
+    if (!existsSync(file)) return undefined;
+    let snapshot: Snapshot;
+    try {
+      snapshot = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+    } catch {
+      return undefined; // damaged snapshot: rebuilt from the store, which is the source of truth
+    }
+    if (snapshot.version !== serializationVersion || snapshot.tokenizerVersion !== tokenizerVersion) return undefined;
+    const textIndex = new TextIndex(options);
+    try {
+      textIndex.index = MiniSearch.loadJS<TextDocument>(snapshot.index as never, miniSearchOptions());
+    } catch (error) {
+      throw new SagasuError('CORRUPT_IMAGE', `the text index snapshot ${file} cannot be loaded`, { cause: error });
+    }
+    textIndex.seq = snapshot.seq;
+    return textIndex;
+  }
+}

@@ -1,0 +1,4 @@
+export { TesseractOcrEngine, createOcrEngine, defaultOcrOptions, type OcrOptions } from './tesseract-ocr-engine.js';
+export { findBubbles, defaultBubbleOptions, type Bubble, type BubbleOptions } from './text-regions.js';
+export { cleanText, hasCjk } from './lines.js';
+export { TRAINEDDATA_FLAVOUR, findLanguageData, prepareLangPath, type LanguageData } from './traineddata.js';

@@ -1,0 +1,428 @@
+/**
+ * OCR with tesseract.js, fully offline, for English and Japanese (horizontal and vertical).
+ *
+ * How an image is read (each step measured on manga-like pages, see test/ocr):
+ * 1. The whole image, `eng+jpn` with automatic page segmentation.
+ * 2. The whole image, `jpn_vert` with automatic page segmentation; skipped when step 1 read
+ *    confident non-CJK text. (Single-vertical-block mode, PSM 5, reads horizontal text as
+ *    confident garbage on whole images; automatic mode gives such lines low confidence.)
+ * 3. Each speech bubble (see text-regions.ts), cut out with its surroundings blanked:
+ *    `eng+jpn` as one block (PSM 6) and `jpn_vert` as one vertical block (PSM 5); the direction
+ *    that reads longer confident lines wins. Whole manga pages read little without this.
+ * Lines of all passes are merged: the best reading of each spot is kept once.
+ */
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { Worker as ThreadWorker } from 'node:worker_threads';
+import sharp from 'sharp';
+import Tesseract from 'tesseract.js';
+import { SagasuError, isSagasuError } from '../errors.js';
+import type { Box, DecodedImage, OcrEngine, OcrLine, OcrResult, RecognizeOptions, TextOrientation } from '../types.js';
+import { cleanText, cleanWords, hasCjk, isMeaningful, letterCount, mapBox, mergeLines, readingScore } from './lines.js';
+import { type BubbleOptions, findBubbles } from './text-regions.js';
+import { TRAINEDDATA_FLAVOUR, findLanguageData, prepareLangPath, tesseractVersion } from './traineddata.js';
+
+export interface OcrOptions {
+  /** Worker slots (each holds a horizontal and a vertical tesseract worker). Default: one per core, at most 2. */
+  readonly workers: number;
+  /** Languages of the horizontal pass. Default `"eng+jpn"`. */
+  readonly horizontalLanguages: string;
+  /** Languages of the vertical pass, or `null` to skip vertical text. Default `"jpn_vert"`. */
+  readonly verticalLanguages: string | null;
+  /**
+   * A folder holding `<lang>.traineddata[.gz]` for every language, e.g. Debian's
+   * `/usr/share/tesseract-ocr/5/tessdata` with `gzip: false`. Default: a folder of links to the
+   * `@tesseract.js-data/*` npm packages (`4.0.0_best_int`), built under the OS temp dir.
+   */
+  readonly langPath: string | null;
+  /** Whether the files in `langPath` are gzipped. Default `true` (the npm packages are). */
+  readonly gzip: boolean;
+  /** Lines read with lower confidence (0-100) are dropped. Default 60. */
+  readonly minConfidence: number;
+  /** Whole images with a longer side above this are downscaled for OCR. Default 2400. */
+  readonly maxSide: number;
+  /** Whole images with a longer side below this are upscaled (at most 3x): tesseract misses small glyphs. Default 500. */
+  readonly minSide: number;
+  /** Speech-bubble detection options, or `false` to read whole images only. Default: `defaultBubbleOptions`. */
+  readonly bubbles: Partial<BubbleOptions> | false;
+  /** Bubble crops with a shorter side below this are upscaled 2x. Default 100. */
+  readonly bubbleMinSide: number;
+  /**
+   * The vertical pass is skipped where the horizontal pass read only non-CJK lines with at least
+   * this mean confidence (vertical Japanese would not read as confident Latin). Default 85.
+   */
+  readonly skipVerticalConfidence: number;
+  /** Receives non-fatal problems (a worker error, a failed restart). Default: `console.warn`. */
+  readonly logger: (message: string, error?: unknown) => void;
+}
+
+export const defaultOcrOptions: OcrOptions = {
+  workers: Math.max(1, Math.min(2, availableParallelism())),
+  horizontalLanguages: 'eng+jpn',
+  verticalLanguages: 'jpn_vert',
+  langPath: null,
+  gzip: true,
+  minConfidence: 60,
+  maxSide: 2400,
+  minSide: 500,
+  bubbles: {},
+  bubbleMinSide: 100,
+  skipVerticalConfidence: 85,
+  logger: (message, error) => console.warn(`sagasu: ${message}`, error ?? ''),
+};
+
+const PSM_AUTO = '3';
+const PSM_SINGLE_VERTICAL_BLOCK = '5';
+const PSM_SINGLE_BLOCK = '6';
+
+/** One pool slot: a worker per direction, so no call pays for reloading languages. */
+interface Slot {
+  readonly horizontal: Tesseract.Worker;
+  readonly vertical: Tesseract.Worker | null;
+  /** Called when a worker thread dies on its own (crash, out of memory). */
+  onDeath: ((error: unknown) => void) | null;
+}
+
+interface Job {
+  readonly image: DecodedImage;
+  readonly resolve: (result: OcrResult) => void;
+  readonly reject: (error: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly detach: () => void;
+}
+
+type CandidateLine = OcrLine & { region: number };
+
+/**
+ * A pool of tesseract.js workers behind a queue, started lazily on first use (or by `start()`),
+ * reused across calls, and freed by `close()`.
+ *
+ * @example
+ * const ocr = new TesseractOcrEngine();
+ * const { text, lines } = await ocr.recognize(decoded, { signal: AbortSignal.timeout(30_000) });
+ * await ocr.close();
+ */
+export class TesseractOcrEngine implements OcrEngine {
+  readonly id: string;
+  readonly options: OcrOptions;
+  private readonly langPath: string;
+  private readonly idle: Slot[] = [];
+  private readonly busy = new Set<Slot>();
+  private readonly queue: Job[] = [];
+  private readonly starting = new Set<Promise<Slot>>();
+  private closed = false;
+
+  constructor(options: Partial<OcrOptions> = {}) {
+    const o: OcrOptions = { ...defaultOcrOptions, ...options };
+    if (!Number.isInteger(o.workers) || o.workers < 1) throw new SagasuError('INVALID_OPTION', `option "workers" must be a positive integer, got ${o.workers}`);
+    if (!(o.minConfidence >= 0 && o.minConfidence <= 100)) throw new SagasuError('INVALID_OPTION', `option "minConfidence" must be in 0-100, got ${o.minConfidence}`);
+    if (!(o.maxSide >= o.minSide && o.minSide > 0)) throw new SagasuError('INVALID_OPTION', 'options "minSide" and "maxSide" must satisfy 0 < minSide <= maxSide');
+    this.options = o;
+    const languages = [...o.horizontalLanguages.split('+'), ...(o.verticalLanguages ? o.verticalLanguages.split('+') : [])];
+    const unique = [...new Set(languages)];
+    if (o.langPath === null) {
+      const data = unique.map(findLanguageData);
+      this.langPath = prepareLangPath(data);
+      const versions = new Set(data.map((d) => d.packageVersion));
+      const dataVersion = versions.size === 1 ? TRAINEDDATA_FLAVOUR : data.map((d) => `${d.lang}:${d.packageVersion}`).join(',');
+      this.id = `tesseract.js@${tesseractVersion()}/${unique.join('+')}@${dataVersion}`;
+    } else {
+      // Checked here because tesseract.js, not finding a file, falls back to the network and hangs offline.
+      for (const lang of unique) {
+        const file = `${o.langPath}/${lang}.traineddata${o.gzip ? '.gz' : ''}`;
+        if (!existsSyncSafe(file)) throw new SagasuError('NOT_FOUND', `traineddata file missing: ${file}`);
+      }
+      this.langPath = o.langPath;
+      this.id = `tesseract.js@${tesseractVersion()}/${unique.join('+')}@${o.langPath}`;
+    }
+  }
+
+  /** Starts all workers now instead of on the first call (worker start ~0.3-1 s each). */
+  async start(): Promise<void> {
+    this.assertOpen();
+    while (this.size() < this.options.workers) this.spawn();
+    await Promise.all([...this.starting]);
+  }
+
+  /** Reads the text in an image. Rejects with TIMEOUT when `signal` aborts, OCR_FAILED when tesseract fails. */
+  recognize(image: DecodedImage, options: RecognizeOptions = {}): Promise<OcrResult> {
+    return new Promise<OcrResult>((resolve, reject) => {
+      if (this.closed) return reject(closedError());
+      const { signal } = options;
+      if (signal?.aborted) return reject(timeoutError(signal));
+      const onAbort = (): void => {
+        const index = this.queue.indexOf(job);
+        if (index >= 0) this.queue.splice(index, 1);
+        reject(timeoutError(signal));
+      };
+      const job: Job = {
+        image,
+        signal,
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Terminates every worker; pending and later calls reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) {
+      job.detach();
+      job.reject(closedError());
+    }
+    const started = await Promise.allSettled([...this.starting]);
+    const slots = [...this.idle.splice(0), ...this.busy, ...started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))];
+    this.busy.clear();
+    await Promise.all(slots.map((s) => this.terminate(s)));
+  }
+
+  private size(): number {
+    return this.idle.length + this.busy.size + this.starting.size;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      const slot = this.idle.pop();
+      if (!slot) break;
+      this.run(slot, this.queue.shift() as Job);
+    }
+    // Each starting slot takes one queued job when it is ready.
+    while (!this.closed && this.queue.length > this.starting.size && this.size() < this.options.workers) this.spawn();
+  }
+
+  private spawn(): void {
+    const promise = this.createSlot();
+    this.starting.add(promise);
+    promise.then(
+      (slot) => {
+        this.starting.delete(promise);
+        if (this.closed) return; // close() awaits `starting` and terminates it
+        this.idle.push(slot);
+        this.pump();
+      },
+      (error: unknown) => {
+        this.starting.delete(promise);
+        if (this.closed) return;
+        // Nothing else can serve the queue if no slot starts: fail the waiting calls instead of hanging.
+        if (this.idle.length + this.busy.size + this.starting.size === 0) {
+          for (const job of this.queue.splice(0)) {
+            job.detach();
+            job.reject(error);
+          }
+        }
+      },
+    );
+  }
+
+  private async createSlot(): Promise<Slot> {
+    const slot: Slot = { horizontal: undefined as unknown as Tesseract.Worker, vertical: null, onDeath: null };
+    const make = async (langs: string): Promise<Tesseract.Worker> => {
+      try {
+        const worker = await Tesseract.createWorker(langs, Tesseract.OEM.LSTM_ONLY, {
+          langPath: this.langPath,
+          cacheMethod: 'none',
+          gzip: this.options.gzip,
+          // Without a handler tesseract.js rethrows a job's error from an event listener, killing the process.
+          errorHandler: () => {},
+        });
+        const thread = (worker as unknown as { worker?: ThreadWorker }).worker;
+        thread?.on('error', (error) => slot.onDeath?.(error));
+        return worker;
+      } catch (cause) {
+        throw new SagasuError('OCR_FAILED', `tesseract worker for "${langs}" failed to start: ${String(cause)}`, { cause });
+      }
+    };
+    const [horizontal, vertical] = await Promise.allSettled([
+      make(this.options.horizontalLanguages),
+      this.options.verticalLanguages ? make(this.options.verticalLanguages) : Promise.resolve(null),
+    ]);
+    if (horizontal.status === 'rejected' || vertical.status === 'rejected') {
+      if (horizontal.status === 'fulfilled') await horizontal.value.terminate();
+      if (vertical.status === 'fulfilled') await vertical.value?.terminate();
+      throw horizontal.status === 'rejected' ? horizontal.reason : (vertical as PromiseRejectedResult).reason;
+    }
+    return Object.assign(slot, { horizontal: horizontal.value, vertical: vertical.value });
+  }
+
+  private run(slot: Slot, job: Job): void {
+    job.detach(); // from here an abort is handled below, by replacing the worker
+    this.busy.add(slot);
+    let settled = false;
+    const finish = (replace: boolean): void => {
+      settled = true;
+      job.detach();
+      slot.onDeath = null;
+      job.signal?.removeEventListener('abort', onAbort);
+      this.busy.delete(slot);
+      if (replace) {
+        // A timed-out or failed worker may be stuck or in a bad state: replace it, keep the pool size.
+        void this.terminate(slot);
+        if (!this.closed) this.spawn();
+      } else if (!this.closed) {
+        this.idle.push(slot);
+      }
+      this.pump();
+    };
+    const onAbort = (): void => {
+      if (settled) return;
+      finish(true);
+      job.reject(timeoutError(job.signal));
+    };
+    slot.onDeath = (error) => {
+      if (settled) return;
+      finish(true);
+      job.reject(new SagasuError('OCR_FAILED', `tesseract worker died: ${String(error)}`, { cause: error }));
+    };
+    job.signal?.addEventListener('abort', onAbort, { once: true });
+    this.read(slot, job.image).then(
+      (result) => {
+        if (settled) return;
+        finish(false);
+        job.resolve(result);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        finish(true);
+        this.options.logger('OCR failed; the worker is replaced', error);
+        job.reject(isSagasuError(error) ? error : new SagasuError('OCR_FAILED', `tesseract failed: ${String(error)}`, { cause: error }));
+      },
+    );
+  }
+
+  private async terminate(slot: Slot): Promise<void> {
+    slot.onDeath = null;
+    await Promise.allSettled([slot.horizontal.terminate(), slot.vertical?.terminate()]);
+  }
+
+  /** All passes over one image on one slot. */
+  private async read(slot: Slot, image: DecodedImage): Promise<OcrResult> {
+    const o = this.options;
+    const { width, height } = image;
+    if (width < 1 || height < 1) return { text: '', lines: [] };
+    const grey = await sharp(image.data, { raw: { width, height, channels: 3 } }).greyscale().raw().toBuffer();
+
+    const longest = Math.max(width, height);
+    const scale = longest > o.maxSide ? o.maxSide / longest : longest < o.minSide ? Math.min(3, o.minSide / longest) : 1;
+    const whole = await greyPng(grey, width, height, scale);
+    const frame = { scale, x: 0, y: 0, width, height };
+    const candidates: CandidateLine[] = [];
+
+    const horizontal = await this.pass(slot.horizontal, whole, PSM_AUTO, frame, 'horizontal', o.horizontalLanguages);
+    const wholeLines = [...horizontal];
+    if (slot.vertical && o.verticalLanguages && !readsAsLatin(horizontal, o.skipVerticalConfidence)) {
+      wholeLines.push(...(await this.pass(slot.vertical, whole, PSM_AUTO, frame, 'vertical', o.verticalLanguages)));
+    }
+
+    const read: Box[] = [];
+    if (o.bubbles !== false) {
+      const bubbles = findBubbles(grey, width, height, o.bubbles);
+      for (const bubble of bubbles) {
+        const s = Math.min(bubble.box.w, bubble.box.h) < o.bubbleMinSide ? 2 : 1;
+        const png = await greyPng(bubble.pixels, bubble.box.w, bubble.box.h, s);
+        const crop = { scale: s, x: bubble.box.x, y: bubble.box.y, width, height };
+        let best = await this.pass(slot.horizontal, png, PSM_SINGLE_BLOCK, crop, 'horizontal', o.horizontalLanguages);
+        if (slot.vertical && o.verticalLanguages && !readsAsLatin(best, o.skipVerticalConfidence)) {
+          const vertical = await this.pass(slot.vertical, png, PSM_SINGLE_VERTICAL_BLOCK, crop, 'vertical', o.verticalLanguages);
+          if (readingScore(vertical) > readingScore(best)) best = vertical;
+        }
+        if (best.length > 0) read.push(bubble.box);
+        candidates.push(...best.map((l) => ({ ...l, region: read.length })));
+      }
+    }
+    // A bubble read on its own, with both directions compared on a clean crop, beats what the
+    // whole-image passes made of the same spot.
+    for (const line of wholeLines) {
+      if (!read.some((b) => contains(b, centre(line.box)))) candidates.push({ ...line, region: 0 });
+    }
+
+    const lines = mergeLines(candidates);
+    return { text: lines.map((l) => l.text).join('\n'), lines };
+  }
+
+  /** One tesseract run; returns the meaningful lines in image coordinates. */
+  private async pass(
+    worker: Tesseract.Worker,
+    png: Buffer,
+    psm: string,
+    frame: { scale: number; x: number; y: number; width: number; height: number },
+    orientation: TextOrientation,
+    language: string,
+  ): Promise<OcrLine[]> {
+    // A fixed DPI stops tesseract guessing from the PNG header and printing a warning per call.
+    await worker.setParameters({ tessedit_pageseg_mode: psm as Tesseract.PSM, user_defined_dpi: '300' });
+    const { data } = await worker.recognize(png, {}, { blocks: true, text: false });
+    const toBox = (b: Tesseract.Bbox): Box => mapBox({ x: b.x0, y: b.y0, w: b.x1 - b.x0, h: b.y1 - b.y0 }, frame.scale, frame.x, frame.y, frame.width, frame.height);
+    const lines: OcrLine[] = [];
+    for (const block of data.blocks ?? []) {
+      for (const paragraph of block.paragraphs) {
+        for (const line of paragraph.lines) {
+          const text = cleanText(line.text);
+          if (!isMeaningful(text, line.confidence, this.options)) continue;
+          // jpn_vert reading Latin letters is horizontal Latin misread a glyph per line, not vertical text.
+          if (orientation === 'vertical' && !hasCjk(text)) continue;
+          lines.push({
+            text,
+            confidence: Math.round(line.confidence * 10) / 10,
+            box: toBox(line.bbox),
+            orientation,
+            language,
+            words: cleanWords(line.words.map((w) => ({ text: w.text, confidence: Math.round(w.confidence * 10) / 10, box: toBox(w.bbox) }))),
+          });
+        }
+      }
+    }
+    return lines;
+  }
+}
+
+/** Creates an engine; workers start on the first `recognize` (or call `start()`). */
+export function createOcrEngine(options: Partial<OcrOptions> = {}): TesseractOcrEngine {
+  return new TesseractOcrEngine(options);
+}
+
+/** Confident non-CJK text: vertical Japanese never reads like this horizontally, so the vertical pass can be skipped. */
+function readsAsLatin(lines: readonly OcrLine[], minConfidence: number): boolean {
+  if (lines.length === 0) return false;
+  if (lines.some((l) => hasCjk(l.text))) return false;
+  const letters = lines.reduce((n, l) => n + letterCount(l.text), 0);
+  const confidence = lines.reduce((n, l) => n + l.confidence * letterCount(l.text), 0) / Math.max(1, letters);
+  return confidence >= minConfidence && letters / lines.length >= 3;
+}
+
+const centre = (b: Box): { x: number; y: number } => ({ x: b.x + b.w / 2, y: b.y + b.h / 2 });
+const contains = (b: Box, p: { x: number; y: number }): boolean => p.x >= b.x && p.x <= b.x + b.w && p.y >= b.y && p.y <= b.y + b.h;
+
+async function greyPng(grey: Buffer, width: number, height: number, scale: number): Promise<Buffer> {
+  let img = sharp(grey, { raw: { width, height, channels: 1 } });
+  if (scale !== 1) img = img.resize({ width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)), kernel: 'cubic' });
+  // Fast compression: the PNG is only a transport to the wasm worker.
+  return img.png({ compressionLevel: 1 }).toBuffer();
+}
+
+function timeoutError(signal: AbortSignal | undefined): SagasuError {
+  const reason: unknown = signal?.reason;
+  const detail = reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError' ? `: ${reason.message}` : '';
+  return new SagasuError('TIMEOUT', `OCR aborted (timed out)${detail}`, { cause: reason });
+}
+
+function closedError(): SagasuError {
+  return new SagasuError('OCR_FAILED', 'the OCR engine is closed; create a new one');
+}
+
+function existsSyncSafe(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,625 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { decodeImage, type DecodeOptions, type DecodedWithHashes } from './decoding/decode-image.js';
+import { SagasuError, isSagasuError } from './errors.js';
+import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceName } from './fusion/fuse.js';
+import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
+import { TextIndex, type TextIndexOptions } from './indexes/text-index.js';
+import { VectorIndex, type VectorIndexOptions } from './indexes/vector-index.js';
+import { SqliteStore, sourceKey, type ImageRecord, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
+import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
+import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
+import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
+import type { DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
+
+/** Receives non-fatal problems (a snapshot rebuilt, a slow stage). Replace it to route them elsewhere. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export const silentLogger: Logger = { info: () => {}, warn: () => {} };
+
+export interface SagasuOptions {
+  /** Where the store and index snapshots live. Default `./data`. */
+  dataDir?: string;
+  /** Scope of records added and searched when a call names none. Default `local`. */
+  scope?: string;
+  /**
+   * Reads text in images: an OcrEngine, options for the default tesseract.js engine
+   * (English + Japanese, horizontal and vertical), or `false` to turn the text path off (then
+   * `--text` still searches file names and captions). Default: the tesseract.js engine.
+   */
+  ocr?: OcrEngine | false | Partial<OcrOptions>;
+  /**
+   * Turns images into vectors: an Embedder, or options for the default MobileNetV2 embedder
+   * (with `workers: n` for a pool of n worker threads). Its modelId and dimension are recorded
+   * with the store. Default: in-process MobileNetV2 on TensorFlow.js.
+   */
+  embedder?: Embedder | (TfjsEmbedderOptions & { workers?: number });
+  decode?: DecodeOptions;
+  fusion?: FusionOptions;
+  vectorIndex?: VectorIndexOptions;
+  textIndex?: TextIndexOptions;
+  /** Largest perceptual-hash Hamming distance that counts as a near duplicate. Default 10. */
+  hashMaxDistance?: number;
+  /** Per-image time limits for the OCR and embedding stages, in ms. Default 60000 and 30000. */
+  timeouts?: { ocrMs?: number; embedMs?: number };
+  logger?: Logger;
+}
+
+export const defaultSagasuOptions = {
+  dataDir: './data',
+  scope: 'local',
+  hashMaxDistance: defaultHashSearchOptions.maxDistance,
+  timeouts: { ocrMs: 60_000, embedMs: 30_000 },
+};
+
+/** File endings picked up when a folder is indexed (files named explicitly are always tried). */
+export const imageExtensions: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.jfif', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff']);
+
+export type AddStatus =
+  /** New image: decoded, read, embedded, indexed. */
+  | 'added'
+  /** The same bytes were already indexed in this scope: this source now points at them too. */
+  | 'linked'
+  /** This source was indexed with the same bytes already: nothing to do. */
+  | 'unchanged'
+  /** This source was indexed with other bytes: it now points at the new image. */
+  | 'updated';
+
+export interface StageTimings {
+  decodeMs?: number;
+  ocrMs?: number;
+  embedMs?: number;
+  searchMs?: number;
+  fuseMs?: number;
+}
+
+export interface AddResult {
+  status: AddStatus;
+  imageId: number;
+  timings: StageTimings;
+}
+
+export interface AddInput {
+  bytes: Buffer;
+  source: SourceInput;
+  scope?: string;
+}
+
+export interface SearchQuery {
+  /** A query image (its OCR text and vector are searched). */
+  image?: Buffer;
+  /** Words to search the OCR text for, alone or added to the image's own text. */
+  text?: string;
+}
+
+export interface SearchOptions {
+  /** How many hits to return. Default 10. */
+  k?: number;
+  scope?: string;
+  /** Which sources to use. Default all three. */
+  sources?: SourceName[];
+  fusion?: FusionOptions;
+  /** Drop hits whose source is not wanted (e.g. a Discord channel the member cannot see). */
+  filterSource?: (source: SourceRecord) => boolean;
+}
+
+export interface SearchHit {
+  imageId: number;
+  /** The first source's file path (for files), else null. */
+  path: string | null;
+  score: number;
+  reasons: FusedHit['reasons'];
+  sources: SourceRecord[];
+  ocrText: string;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  /** What was read from the query image, when there was one. */
+  queryText: string;
+  timings: StageTimings;
+}
+
+export interface IndexPathsOptions {
+  scope?: string;
+  /** Called after each file, with its outcome. */
+  onFile?: (event: { path: string; done: number; total: number; result?: AddResult; error?: SagasuError }) => void;
+  /** Images processed at once. Default 2 (one per OCR worker on 2 cores). */
+  concurrency?: number;
+}
+
+export interface IndexSummary {
+  total: number;
+  added: number;
+  linked: number;
+  unchanged: number;
+  updated: number;
+  failed: Array<{ path: string; code: string; message: string }>;
+  seconds: number;
+}
+
+interface Analysis {
+  decoded: DecodedWithHashes;
+  ocr: OcrResult | undefined;
+  embedding: Float32Array;
+}
+
+/**
+ * The sagasu engine: one SQLite store (source of truth) plus three derived indexes (text,
+ * vector, hash), kept in step. One instance per data directory per process.
+ */
+export class Sagasu {
+  readonly dataDir: string;
+  readonly store: SqliteStore;
+  private readonly options: SagasuOptions & typeof defaultSagasuOptions;
+  private readonly logger: Logger;
+  private readonly ocr: OcrEngine | false;
+  private readonly embedder: Embedder;
+  private textIndex: TextIndex;
+  private vectorIndex: VectorIndex;
+  private readonly hashIndex = new HashIndex();
+  private readonly scopeOf = new Map<number, string>();
+  /** Engines this instance created from options, and so closes. */
+  private readonly owned: Array<OcrEngine | Embedder>;
+  private closed = false;
+
+  private constructor(
+    options: SagasuOptions & typeof defaultSagasuOptions,
+    parts: { store: SqliteStore; text: TextIndex; vector: VectorIndex; ocr: OcrEngine | false; embedder: Embedder; owned: Array<OcrEngine | Embedder> },
+  ) {
+    this.options = options;
+    this.dataDir = options.dataDir;
+    this.store = parts.store;
+    this.logger = options.logger ?? silentLogger;
+    this.ocr = parts.ocr;
+    this.embedder = parts.embedder;
+    this.owned = parts.owned;
+    this.textIndex = parts.text;
+    this.vectorIndex = parts.vector;
+  }
+
+  /** Opens the data directory (creating it), loads the index snapshots and brings them up to date with the store. */
+  static async open(options: SagasuOptions): Promise<Sagasu> {
+    const merged = {
+      ...defaultSagasuOptions,
+      ...options,
+      timeouts: { ...defaultSagasuOptions.timeouts, ...options.timeouts },
+    } as SagasuOptions & typeof defaultSagasuOptions;
+    const dataDir = resolve(merged.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    merged.dataDir = dataDir;
+    const owned: Array<OcrEngine | Embedder> = [];
+    // Neither engine starts workers or loads a model until first used: opening stays fast.
+    const ocr = options.ocr === false ? false : isOcrEngine(options.ocr) ? options.ocr : own(owned, new TesseractOcrEngine(options.ocr ?? {}));
+    const embedder = isEmbedder(options.embedder) ? options.embedder : own(owned, createEmbedder(options.embedder ?? {}));
+    const { modelId, dimension } = embedder;
+    let store: SqliteStore | undefined;
+    try {
+      store = SqliteStore.open(join(dataDir, 'sagasu.db'), { modelId, dimension });
+      const text = TextIndex.load(join(dataDir, 'text-index.json'), merged.textIndex) ?? new TextIndex(merged.textIndex);
+      const vector =
+        VectorIndex.load(join(dataDir, 'vector-index'), modelId, dimension, merged.vectorIndex) ??
+        new VectorIndex(modelId, dimension, merged.vectorIndex);
+      const engine = new Sagasu(merged, { store, text, vector, ocr, embedder, owned });
+      engine.catchUpIndexes();
+      return engine;
+    } catch (error) {
+      store?.close();
+      await Promise.allSettled(owned.map((part) => part.close()));
+      throw error;
+    }
+  }
+
+  /** The store is the truth: replay its changes since each snapshot, or rebuild an index that cannot catch up. */
+  private catchUpIndexes(): void {
+    const keys = this.store.imageKeys();
+    for (const { id, scope, sha256, phash } of keys) {
+      this.scopeOf.set(id, scope);
+      this.hashIndex.add({ id, sha256, phash });
+    }
+    const trimmedThrough = Number(this.store.getMeta('changes_trimmed_through') ?? 0);
+    const lastSeq = this.store.lastChangeSeq();
+    const catchUp = (name: string, index: TextIndex | VectorIndex, apply: (image: ImageRecord) => void) => {
+      if (index.seq < trimmedThrough || index.seq > lastSeq) {
+        this.logger.warn(`${name} index snapshot is out of step with the store; rebuilding it`);
+        index.clear();
+        for (const image of this.store.iterateImages()) apply(image);
+      } else {
+        for (const change of this.store.changesSince(index.seq)) {
+          const image = change.op === 'add' ? this.store.getImage(change.imageId) : undefined;
+          if (image) apply(image);
+          else index.remove(change.imageId);
+        }
+      }
+      index.seq = lastSeq;
+      if (index.count !== keys.length) {
+        this.logger.warn(`${name} index holds ${index.count} images, the store ${keys.length}; rebuilding it`);
+        index.clear();
+        for (const image of this.store.iterateImages()) apply(image);
+        index.seq = lastSeq;
+      }
+    };
+    catchUp('text', this.textIndex, (image) => this.textIndex.add(this.textDocument(image)));
+    catchUp('vector', this.vectorIndex, (image) => this.vectorIndex.add(image.id, image.embedding));
+  }
+
+  private textDocument(image: ImageRecord): { id: number; text: string; names: string } {
+    const names = this.store
+      .sourcesOf(image.id)
+      .map((source) => [source.fileName, source.caption].filter(Boolean).join(' '))
+      .join(' ');
+    return { id: image.id, text: image.ocrText, names };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SagasuError('INVALID_OPTION', 'this Sagasu instance is closed');
+  }
+
+  private async withTimeout<T>(stage: string, ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new SagasuError('TIMEOUT', `${stage} took longer than ${ms} ms`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([run(controller.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async decode(bytes: Buffer, timings: StageTimings): Promise<DecodedWithHashes> {
+    const start = performance.now();
+    const decoded = await decodeImage(bytes, this.options.decode);
+    timings.decodeMs = performance.now() - start;
+    return decoded;
+  }
+
+  /** OCR and embed at the same time (the OCR pool and the embedder run in parallel). */
+  private async analyse(decoded: DecodedWithHashes, withOcr: boolean, timings: StageTimings): Promise<Analysis> {
+    const image = decoded.image;
+    const ocrPromise = (async () => {
+      if (!withOcr || this.ocr === false) return undefined;
+      const ocr = this.ocr;
+      const began = performance.now();
+      const result = await this.withTimeout('OCR', this.options.timeouts.ocrMs, (signal) => ocr.recognize(image, { signal }));
+      timings.ocrMs = performance.now() - began;
+      return result;
+    })();
+    const embedPromise = (async () => {
+      const began = performance.now();
+      const vector = await this.withTimeout('embedding', this.options.timeouts.embedMs, () => this.embedder.embed(image));
+      timings.embedMs = performance.now() - began;
+      return vector;
+    })();
+    const [ocr, embedding] = await Promise.all([ocrPromise, embedPromise]);
+    return { decoded, ocr, embedding };
+  }
+
+  /**
+   * Indexes one image from one source. Idempotent: the same source with the same bytes is
+   * 'unchanged'; the same bytes from another source in the scope are 'linked' without new work.
+   */
+  async add(input: AddInput): Promise<AddResult> {
+    this.assertOpen();
+    const scope = input.scope ?? this.options.scope;
+    const key = sourceKey(input.source);
+    const existingSource = this.store.findSource(scope, key);
+    const timings: StageTimings = {};
+    const decoded = await this.decode(input.bytes, timings);
+
+    const sameBytes = this.store.findImageBySha(scope, decoded.sha256);
+    if (sameBytes) {
+      this.commitSource(sameBytes.id, scope, input.source);
+      const status: AddStatus = !existingSource ? 'linked' : existingSource.imageId === sameBytes.id ? 'unchanged' : 'updated';
+      return { status, imageId: sameBytes.id, timings };
+    }
+
+    const analysis = await this.analyse(decoded, true, timings);
+    const image = decoded.image;
+    let imageId = 0;
+    let removed: number | undefined;
+    let raced = false;
+    this.store.transaction(() => {
+      // Another add of the same bytes may have committed while this one was reading them.
+      const committedMeanwhile = this.store.findImageBySha(scope, decoded.sha256);
+      if (committedMeanwhile) {
+        raced = true;
+        imageId = committedMeanwhile.id;
+        return;
+      }
+      imageId = this.store.insertImage({
+        scope,
+        sha256: decoded.sha256,
+        phash: decoded.phash,
+        width: image.original.width,
+        height: image.original.height,
+        format: image.original.format,
+        bytes: image.original.bytes,
+        ocrText: analysis.ocr?.text ?? '',
+        ocrLines: [...(analysis.ocr?.lines ?? [])],
+        embedding: analysis.embedding,
+        modelId: this.embedder.modelId,
+        ocrId: this.ocr === false ? 'none' : this.ocr.id,
+      });
+      const { previousImageId } = this.store.attachSource(imageId, scope, input.source);
+      if (previousImageId !== undefined) removed = this.store.deleteImageIfOrphaned(previousImageId);
+    });
+    if (raced) {
+      this.commitSource(imageId, scope, input.source);
+      return { status: existingSource ? 'updated' : 'linked', imageId, timings };
+    }
+    // Committed: now make it visible in all indexes in one synchronous step, so a concurrent
+    // search sees the image in every index or in none.
+    const record = this.store.getImage(imageId)!;
+    if (removed !== undefined) this.dropFromIndexes(removed);
+    this.scopeOf.set(imageId, scope);
+    this.hashIndex.add({ id: imageId, sha256: record.sha256, phash: record.phash });
+    this.vectorIndex.add(imageId, record.embedding);
+    this.textIndex.add(this.textDocument(record));
+    return { status: existingSource ? 'updated' : 'added', imageId, timings };
+  }
+
+  /** Points a source at an already indexed image (its names join that image's text). */
+  private commitSource(imageId: number, scope: string, source: SourceInput): void {
+    let removed: number | undefined;
+    this.store.transaction(() => {
+      const { previousImageId } = this.store.attachSource(imageId, scope, source);
+      if (previousImageId !== undefined) removed = this.store.deleteImageIfOrphaned(previousImageId);
+    });
+    if (removed !== undefined) this.dropFromIndexes(removed);
+    this.textIndex.add(this.textDocument(this.store.getImage(imageId)!));
+  }
+
+  private dropFromIndexes(imageId: number): void {
+    this.textIndex.remove(imageId);
+    this.vectorIndex.remove(imageId);
+    this.hashIndex.remove(imageId);
+    this.scopeOf.delete(imageId);
+  }
+
+  /** Reads and indexes one file; `path` is kept as given (results show it), keyed by its absolute path. */
+  async addFile(path: string, options: { scope?: string; caption?: string } = {}): Promise<AddResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new SagasuError('NOT_FOUND', `no such file: ${path}`, { cause: error });
+      if (code === 'EISDIR') throw new SagasuError('UNSUPPORTED_FORMAT', `${path} is a folder, not an image`, { cause: error });
+      throw new SagasuError('NOT_FOUND', `cannot read ${path} (${code ?? (error as Error).message})`, { cause: error });
+    }
+    const source: SourceInput = { kind: 'file', path, absolutePath: resolve(path), ...(options.caption ? { caption: options.caption } : {}) };
+    return this.add({ bytes, source, ...(options.scope ? { scope: options.scope } : {}) });
+  }
+
+  /**
+   * Indexes files and folders (recursively: image files by their ending). A file that fails is
+   * reported and skipped; the rest go on.
+   */
+  async indexPaths(paths: string[], options: IndexPathsOptions = {}): Promise<IndexSummary> {
+    this.assertOpen();
+    const began = performance.now();
+    const files = await expandPaths(paths);
+    const summary: IndexSummary = { total: files.length, added: 0, linked: 0, unchanged: 0, updated: 0, failed: [], seconds: 0 };
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const path = files[next++]!;
+        try {
+          const result = await this.addFile(path, options.scope ? { scope: options.scope } : {});
+          summary[result.status] += 1;
+          options.onFile?.({ path, done: ++done, total: files.length, result });
+        } catch (error) {
+          const failure = isSagasuError(error) ? error : new SagasuError('CORRUPT_IMAGE', (error as Error).message, { cause: error });
+          summary.failed.push({ path, code: failure.code, message: failure.message });
+          options.onFile?.({ path, done: ++done, total: files.length, error: failure });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
+    this.flush();
+    summary.seconds = (performance.now() - began) / 1000;
+    return summary;
+  }
+
+  /** Removes one source; the image leaves every index when it was its last source. Returns whether anything was removed. */
+  removeSource(scope: string, key: string): boolean {
+    this.assertOpen();
+    const source = this.store.findSource(scope, key);
+    if (!source) return false;
+    let removed: number | undefined;
+    this.store.transaction(() => {
+      removed = this.store.detachSource(source.id, source.imageId);
+    });
+    if (removed !== undefined) this.dropFromIndexes(removed);
+    else this.textIndex.add(this.textDocument(this.store.getImage(source.imageId)!));
+    return true;
+  }
+
+  /** Removes a file by the path it was indexed under (as given, or the same file by absolute path). */
+  removeFile(path: string, scope?: string): number {
+    const wanted = scope ?? this.options.scope;
+    const keys = new Set(this.store.sourcesByPath(path).filter((s) => s.scope === wanted).map((s) => s.key));
+    if (this.store.findSource(wanted, `file:${resolve(path)}`)) keys.add(`file:${resolve(path)}`);
+    let removed = 0;
+    for (const key of keys) if (this.removeSource(wanted, key)) removed += 1;
+    return removed;
+  }
+
+  /**
+   * Finds indexed images like the query: by its text (OCR + given words), its look (CNN vector)
+   * and its hashes, fused by reciprocal rank with the reasons for each hit.
+   */
+  async search(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
+    this.assertOpen();
+    if (!query.image && !query.text?.trim()) throw new SagasuError('INVALID_OPTION', 'a search needs an image or some text');
+    const k = options.k ?? 10;
+    if (!Number.isInteger(k) || k < 1 || k > 1000) throw new SagasuError('INVALID_OPTION', `k must be a whole number from 1 to 1000, got ${k}`);
+    const scope = options.scope ?? this.options.scope;
+    const wanted = new Set<SourceName>(options.sources ?? ['visual', 'text', 'hash']);
+    const inScope = (id: number) => this.scopeOf.get(id) === scope;
+    const candidates = Math.max(50, k * 5);
+    const timings: StageTimings = {};
+    const lists: RankedList[] = [];
+    let queryText = '';
+
+    let analysis: Analysis | undefined;
+    if (query.image) {
+      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings);
+      queryText = analysis.ocr?.text ?? '';
+    }
+    const searchStart = performance.now();
+    if (analysis && wanted.has('visual')) {
+      const hits = this.vectorIndex.search(analysis.embedding, candidates, inScope);
+      lists.push({ source: 'visual', hits: hits.map((hit) => ({ id: hit.id, score: hit.similarity, detail: { similarity: round(hit.similarity) } })) });
+    }
+    const words = [queryText, query.text ?? ''].join('\n').trim();
+    if (words && wanted.has('text')) {
+      const hits = this.textIndex.search(words, { limit: candidates, filter: inScope });
+      lists.push({ source: 'text', hits: hits.map((hit) => ({ id: hit.id, score: hit.score, detail: { matched: hit.terms } })) });
+    }
+    if (analysis && wanted.has('hash')) {
+      const hits = this.hashIndex.search(analysis.decoded.sha256, analysis.decoded.phash, {
+        maxDistance: this.options.hashMaxDistance,
+        filter: inScope,
+        limit: candidates,
+      });
+      lists.push({ source: 'hash', hits: hits.map((hit) => ({ id: hit.id, score: 64 - hit.distance, detail: { distance: hit.distance, exact: hit.exact } })) });
+    }
+    timings.searchMs = performance.now() - searchStart;
+
+    const fuseStart = performance.now();
+    const fused = fuse(lists, { ...this.options.fusion, ...options.fusion });
+    const hits: SearchHit[] = [];
+    for (const hit of fused) {
+      if (hits.length >= k) break;
+      const image = this.store.getImage(hit.id);
+      if (!image) continue; // removed since the index was read
+      const sources = this.store.sourcesOf(hit.id).filter((source) => !options.filterSource || options.filterSource(source));
+      if (sources.length === 0) continue;
+      hits.push({ imageId: hit.id, path: sources.find((s) => s.path)?.path ?? null, score: hit.score, reasons: hit.reasons, sources, ocrText: image.ocrText });
+    }
+    timings.fuseMs = performance.now() - fuseStart;
+    return { hits, queryText, timings };
+  }
+
+  stats(): {
+    dataDir: string;
+    images: number;
+    sources: number;
+    scopes: number;
+    ocrCharacters: number;
+    bytes: number;
+    modelId: string;
+    dimension: number;
+    ocrId: string;
+    indexes: { text: number; vector: number; hash: number };
+  } {
+    this.assertOpen();
+    return {
+      dataDir: this.dataDir,
+      ...this.store.counts(),
+      modelId: this.embedder.modelId,
+      dimension: this.embedder.dimension,
+      ocrId: this.ocr === false ? 'none' : this.ocr.id,
+      indexes: { text: this.textIndex.count, vector: this.vectorIndex.count, hash: this.hashIndex.count },
+    };
+  }
+
+  /** Snapshots the derived indexes so the next start loads them instead of replaying the store. */
+  flush(): void {
+    this.assertOpen();
+    const seq = this.store.lastChangeSeq();
+    this.textIndex.seq = seq;
+    this.vectorIndex.seq = seq;
+    this.textIndex.save(join(this.dataDir, 'text-index.json'));
+    this.vectorIndex.save(join(this.dataDir, 'vector-index'));
+    this.store.trimChanges(seq);
+    this.store.setMeta('changes_trimmed_through', String(seq));
+  }
+
+  /**
+   * Snapshots the indexes and closes the store, and the OCR engine and embedder this instance
+   * created (ones passed in are the caller's to close).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      this.store.close();
+      await Promise.allSettled(this.owned.map((part) => part.close()));
+    }
+  }
+}
+
+function own<T extends OcrEngine | Embedder>(owned: Array<OcrEngine | Embedder>, part: T): T {
+  owned.push(part);
+  return part;
+}
+
+function isOcrEngine(value: unknown): value is OcrEngine {
+  return typeof (value as OcrEngine | undefined)?.recognize === 'function';
+}
+
+function isEmbedder(value: unknown): value is Embedder {
+  return typeof (value as Embedder | undefined)?.embed === 'function';
+}
+
+function createEmbedder(options: TfjsEmbedderOptions & { workers?: number }): Embedder {
+  const { workers, ...rest } = options;
+  return workers && workers > 0 ? new WorkerPoolEmbedder({ ...rest, workers } as WorkerPoolEmbedderOptions) : new TfjsEmbedder(rest);
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
+
+/** Expands folders into the image files below them, sorted, keeping files named explicitly. */
+export async function expandPaths(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && imageExtensions.has(extname(entry.name).toLowerCase())) files.push(full);
+    }
+  };
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      files.push(path); // reported as "no such file" by addFile, in order
+      continue;
+    }
+    if (info.isDirectory()) await walk(path);
+    else files.push(path);
+  }
+  return files;
+}
+
+/** Reads a file for a query image with the same errors as indexing. */
+export function readQueryFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SagasuError('NOT_FOUND', code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path} (${code})`, { cause: error });
+  }
+}
+
+export type { DecodedImage };

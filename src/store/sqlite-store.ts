@@ -1,0 +1,489 @@
+import Database from 'better-sqlite3';
+import type { Database as DatabaseHandle, Statement } from 'better-sqlite3';
+import { SagasuError } from '../errors.js';
+import type { OcrLine } from '../types.js';
+
+/**
+ * The source of truth: one SQLite file. The text, vector and hash indexes are derived from it
+ * and can be rebuilt from it at any time.
+ *
+ * Images are stored once per (scope, SHA-256 of the bytes); every place the same bytes were seen
+ * (a file path, a Discord attachment) is a source pointing at that image. Re-indexing the same
+ * bytes therefore never duplicates an index entry, and an image disappears from the indexes when
+ * its last source is removed.
+ */
+export const storeSchemaVersion = 1;
+
+export type SourceInput =
+  | { kind: 'file'; path: string; absolutePath: string; caption?: string }
+  | {
+      kind: 'discord';
+      guildId: string;
+      channelId: string;
+      messageId: string;
+      attachmentId: string;
+      authorId?: string;
+      fileName?: string;
+      caption?: string;
+      /** When the message was posted (ms since epoch). */
+      postedAt?: number;
+    };
+
+export interface SourceRecord {
+  id: number;
+  imageId: number;
+  scope: string;
+  kind: 'file' | 'discord';
+  /** Unique within a scope: the absolute file path, or guild/channel/message/attachment ids. */
+  key: string;
+  path: string | null;
+  guildId: string | null;
+  channelId: string | null;
+  messageId: string | null;
+  attachmentId: string | null;
+  authorId: string | null;
+  fileName: string | null;
+  caption: string | null;
+  postedAt: number | null;
+  createdAt: number;
+}
+
+export interface ImageRecord {
+  id: number;
+  scope: string;
+  sha256: string;
+  phash: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+  ocrText: string;
+  ocrLines: OcrLine[];
+  embedding: Float32Array;
+  modelId: string;
+  ocrId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'updatedAt'>;
+
+export interface StoreIdentity {
+  modelId: string;
+  dimension: number;
+}
+
+export interface ChangeRecord {
+  seq: number;
+  imageId: number;
+  op: 'add' | 'remove';
+}
+
+export function sourceKey(source: SourceInput): string {
+  return source.kind === 'file'
+    ? `file:${source.absolutePath}`
+    : `discord:${source.guildId}/${source.channelId}/${source.messageId}/${source.attachmentId}`;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS images (
+  id INTEGER PRIMARY KEY,
+  scope TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  phash TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  ocr_text TEXT NOT NULL,
+  ocr_lines TEXT NOT NULL,
+  embedding BLOB NOT NULL,
+  model_id TEXT NOT NULL,
+  ocr_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (scope, sha256)
+);
+CREATE TABLE IF NOT EXISTS sources (
+  id INTEGER PRIMARY KEY,
+  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  path TEXT,
+  guild_id TEXT,
+  channel_id TEXT,
+  message_id TEXT,
+  attachment_id TEXT,
+  author_id TEXT,
+  file_name TEXT,
+  caption TEXT,
+  posted_at INTEGER,
+  created_at INTEGER NOT NULL,
+  UNIQUE (scope, key)
+);
+CREATE INDEX IF NOT EXISTS sources_image ON sources (image_id);
+CREATE INDEX IF NOT EXISTS sources_path ON sources (path);
+CREATE INDEX IF NOT EXISTS sources_message ON sources (guild_id, channel_id, message_id);
+-- Every change to the set of images, in order: derived indexes snapshot the last sequence
+-- number they include and replay the rest at start, so a crash between a commit and a
+-- snapshot loses nothing.
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  image_id INTEGER NOT NULL,
+  op TEXT NOT NULL
+);
+`;
+
+interface ImageRow {
+  id: number;
+  scope: string;
+  sha256: string;
+  phash: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+  ocr_text: string;
+  ocr_lines: string;
+  embedding: Buffer;
+  model_id: string;
+  ocr_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface SourceRow {
+  id: number;
+  image_id: number;
+  scope: string;
+  kind: 'file' | 'discord';
+  key: string;
+  path: string | null;
+  guild_id: string | null;
+  channel_id: string | null;
+  message_id: string | null;
+  attachment_id: string | null;
+  author_id: string | null;
+  file_name: string | null;
+  caption: string | null;
+  posted_at: number | null;
+  created_at: number;
+}
+
+export class SqliteStore {
+  readonly file: string;
+  readonly identity: StoreIdentity;
+  private readonly db: DatabaseHandle;
+  private readonly statements: Record<string, Statement>;
+
+  private constructor(file: string, db: DatabaseHandle, identity: StoreIdentity) {
+    this.file = file;
+    this.db = db;
+    this.identity = identity;
+    const prepare = (sql: string) => db.prepare(sql);
+    this.statements = {
+      imageBySha: prepare('SELECT * FROM images WHERE scope = ? AND sha256 = ?'),
+      imageById: prepare('SELECT * FROM images WHERE id = ?'),
+      insertImage: prepare(`INSERT INTO images (scope, sha256, phash, width, height, format, bytes, ocr_text, ocr_lines,
+        embedding, model_id, ocr_id, created_at, updated_at)
+        VALUES (@scope, @sha256, @phash, @width, @height, @format, @bytes, @ocr_text, @ocr_lines, @embedding, @model_id,
+        @ocr_id, @now, @now)`),
+      deleteImage: prepare('DELETE FROM images WHERE id = ?'),
+      touchImage: prepare('UPDATE images SET updated_at = ? WHERE id = ?'),
+      sourceByKey: prepare('SELECT * FROM sources WHERE scope = ? AND key = ?'),
+      sourcesByImage: prepare('SELECT * FROM sources WHERE image_id = ? ORDER BY id'),
+      sourcesByPath: prepare('SELECT * FROM sources WHERE path = ? ORDER BY id'),
+      countSourcesOfImage: prepare('SELECT COUNT(*) AS n FROM sources WHERE image_id = ?'),
+      insertSource: prepare(`INSERT INTO sources (image_id, scope, kind, key, path, guild_id, channel_id, message_id,
+        attachment_id, author_id, file_name, caption, posted_at, created_at)
+        VALUES (@image_id, @scope, @kind, @key, @path, @guild_id, @channel_id, @message_id, @attachment_id, @author_id,
+        @file_name, @caption, @posted_at, @now)`),
+      updateSource: prepare(`UPDATE sources SET image_id = @image_id, path = @path, file_name = @file_name,
+        caption = @caption, author_id = @author_id, posted_at = @posted_at WHERE id = @id`),
+      deleteSource: prepare('DELETE FROM sources WHERE id = ?'),
+      addChange: prepare('INSERT INTO changes (image_id, op) VALUES (?, ?)'),
+      changesSince: prepare('SELECT seq, image_id AS imageId, op FROM changes WHERE seq > ? ORDER BY seq'),
+      lastSeq: prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) AS seq"),
+      trimChanges: prepare('DELETE FROM changes WHERE seq <= ?'),
+      setMeta: prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      getMeta: prepare('SELECT value FROM meta WHERE key = ?'),
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the store. A store written with another embedding model or
+   * dimension is refused: vectors from two models are not comparable.
+   */
+  static open(file: string, identity: StoreIdentity): SqliteStore {
+    let db: DatabaseHandle;
+    try {
+      db = new Database(file);
+    } catch (error) {
+      throw new SagasuError('NOT_FOUND', `cannot open the store ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode survives a process crash (kill -9); only an OS crash can lose the last commits.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      db.exec(schema);
+      const get = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+      const version = get('schema_version');
+      if (version !== undefined && Number(version) !== storeSchemaVersion) {
+        throw new SagasuError(
+          'STORE_VERSION',
+          `the store ${file} has schema version ${version}; this sagasu reads version ${storeSchemaVersion}`,
+        );
+      }
+      const storedModel = get('model_id');
+      const storedDimension = get('dimension');
+      if (storedModel !== undefined && (storedModel !== identity.modelId || Number(storedDimension) !== identity.dimension)) {
+        throw new SagasuError(
+          'MODEL_MISMATCH',
+          `the store ${file} was indexed with model "${storedModel}" (${storedDimension}-d) but this process uses ` +
+            `"${identity.modelId}" (${identity.dimension}-d); use another data directory or re-index`,
+        );
+      }
+      if (storedModel === undefined) {
+        const set = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+        db.transaction(() => {
+          set.run('schema_version', String(storeSchemaVersion));
+          set.run('model_id', identity.modelId);
+          set.run('dimension', String(identity.dimension));
+        })();
+      }
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteStore(file, db, identity);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs `fn` in one transaction: all its writes land together or not at all. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.statements.getMeta!.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.statements.setMeta!.run(key, value);
+  }
+
+  findImageBySha(scope: string, sha256: string): ImageRecord | undefined {
+    const row = this.statements.imageBySha!.get(scope, sha256) as ImageRow | undefined;
+    return row && toImage(row);
+  }
+
+  getImage(id: number): ImageRecord | undefined {
+    const row = this.statements.imageById!.get(id) as ImageRow | undefined;
+    return row && toImage(row);
+  }
+
+  findSource(scope: string, key: string): SourceRecord | undefined {
+    const row = this.statements.sourceByKey!.get(scope, key) as SourceRow | undefined;
+    return row && toSource(row);
+  }
+
+  sourcesOf(imageId: number): SourceRecord[] {
+    return (this.statements.sourcesByImage!.all(imageId) as SourceRow[]).map(toSource);
+  }
+
+  sourcesByPath(path: string): SourceRecord[] {
+    return (this.statements.sourcesByPath!.all(path) as SourceRow[]).map(toSource);
+  }
+
+  /** Sources matching a column filter, e.g. every attachment of one Discord message. */
+  findSources(where: Partial<Record<'scope' | 'guildId' | 'channelId' | 'messageId' | 'authorId' | 'kind', string>>): SourceRecord[] {
+    const columns: Record<string, string> = {
+      scope: 'scope',
+      guildId: 'guild_id',
+      channelId: 'channel_id',
+      messageId: 'message_id',
+      authorId: 'author_id',
+      kind: 'kind',
+    };
+    const entries = Object.entries(where).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) throw new SagasuError('INVALID_OPTION', 'findSources needs at least one condition');
+    const sql = 'SELECT * FROM sources WHERE ' + entries.map(([key]) => `${columns[key]} = ?`).join(' AND ') + ' ORDER BY id';
+    return (this.db.prepare(sql).all(...entries.map(([, value]) => value)) as SourceRow[]).map(toSource);
+  }
+
+  /** Inserts a new image and records the change. Call inside `transaction` together with `attachSource`. */
+  insertImage(image: NewImage): number {
+    if (image.embedding.length !== this.identity.dimension || image.modelId !== this.identity.modelId) {
+      throw new SagasuError(
+        'MODEL_MISMATCH',
+        `an embedding from "${image.modelId}" (${image.embedding.length}-d) cannot go into a store of ` +
+          `"${this.identity.modelId}" (${this.identity.dimension}-d)`,
+      );
+    }
+    const result = this.statements.insertImage!.run({
+      scope: image.scope,
+      sha256: image.sha256,
+      phash: image.phash,
+      width: image.width,
+      height: image.height,
+      format: image.format,
+      bytes: image.bytes,
+      ocr_text: image.ocrText,
+      ocr_lines: JSON.stringify(image.ocrLines),
+      embedding: Buffer.from(image.embedding.buffer, image.embedding.byteOffset, image.embedding.byteLength),
+      model_id: image.modelId,
+      ocr_id: image.ocrId,
+      now: Date.now(),
+    });
+    const id = Number(result.lastInsertRowid);
+    this.statements.addChange!.run(id, 'add');
+    return id;
+  }
+
+  /**
+   * Points a source at an image (creating or moving it). Returns the image the source pointed at
+   * before, if it was another one.
+   */
+  attachSource(imageId: number, scope: string, source: SourceInput): { sourceId: number; previousImageId?: number } {
+    const key = sourceKey(source);
+    const fields = {
+      image_id: imageId,
+      path: source.kind === 'file' ? source.path : null,
+      file_name: source.kind === 'file' ? basename(source.path) : (source.fileName ?? null),
+      caption: source.caption ?? null,
+      author_id: source.kind === 'discord' ? (source.authorId ?? null) : null,
+      posted_at: source.kind === 'discord' ? (source.postedAt ?? null) : null,
+    };
+    const existing = this.findSource(scope, key);
+    if (existing) {
+      this.statements.updateSource!.run({ ...fields, id: existing.id });
+      this.statements.touchImage!.run(Date.now(), imageId);
+      return existing.imageId === imageId
+        ? { sourceId: existing.id }
+        : { sourceId: existing.id, previousImageId: existing.imageId };
+    }
+    const result = this.statements.insertSource!.run({
+      ...fields,
+      scope,
+      kind: source.kind,
+      key,
+      guild_id: source.kind === 'discord' ? source.guildId : null,
+      channel_id: source.kind === 'discord' ? source.channelId : null,
+      message_id: source.kind === 'discord' ? source.messageId : null,
+      attachment_id: source.kind === 'discord' ? source.attachmentId : null,
+      now: Date.now(),
+    });
+    return { sourceId: Number(result.lastInsertRowid) };
+  }
+
+  /** Removes a source; when it was the image's last one, removes the image too and returns its id. */
+  detachSource(sourceId: number, imageId: number): number | undefined {
+    this.statements.deleteSource!.run(sourceId);
+    return this.deleteImageIfOrphaned(imageId);
+  }
+
+  deleteImageIfOrphaned(imageId: number): number | undefined {
+    const { n } = this.statements.countSourcesOfImage!.get(imageId) as { n: number };
+    if (n > 0) return undefined;
+    this.statements.deleteImage!.run(imageId);
+    this.statements.addChange!.run(imageId, 'remove');
+    return imageId;
+  }
+
+  /** Every image, in id order, a page at a time (rebuilding indexes without holding all in memory). */
+  *iterateImages(pageSize = 1000): Generator<ImageRecord> {
+    const page = this.db.prepare('SELECT * FROM images WHERE id > ? ORDER BY id LIMIT ?');
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, pageSize) as ImageRow[];
+      if (rows.length === 0) return;
+      for (const row of rows) yield toImage(row);
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** Light rows for building the hash index and scope filters. */
+  imageKeys(): Array<{ id: number; scope: string; sha256: string; phash: string }> {
+    return this.db.prepare('SELECT id, scope, sha256, phash FROM images ORDER BY id').all() as Array<{
+      id: number;
+      scope: string;
+      sha256: string;
+      phash: string;
+    }>;
+  }
+
+  changesSince(seq: number): ChangeRecord[] {
+    return this.statements.changesSince!.all(seq) as ChangeRecord[];
+  }
+
+  lastChangeSeq(): number {
+    return (this.statements.lastSeq!.get() as { seq: number }).seq;
+  }
+
+  /** Forgets changes every derived index has already snapshotted. */
+  trimChanges(throughSeq: number): void {
+    this.statements.trimChanges!.run(throughSeq);
+  }
+
+  counts(): { images: number; sources: number; scopes: number; ocrCharacters: number; bytes: number } {
+    const images = this.db
+      .prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT scope) AS scopes, COALESCE(SUM(LENGTH(ocr_text)), 0) AS chars, COALESCE(SUM(bytes), 0) AS bytes FROM images')
+      .get() as { n: number; scopes: number; chars: number; bytes: number };
+    const sources = this.db.prepare('SELECT COUNT(*) AS n FROM sources').get() as { n: number };
+    return { images: images.n, sources: sources.n, scopes: images.scopes, ocrCharacters: images.chars, bytes: images.bytes };
+  }
+}
+
+function basename(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+function toImage(row: ImageRow): ImageRecord {
+  const embedding = new Float32Array(row.embedding.byteLength / 4);
+  // Copy: the Buffer from SQLite may not be 4-byte aligned.
+  new Uint8Array(embedding.buffer).set(row.embedding);
+  return {
+    id: row.id,
+    scope: row.scope,
+    sha256: row.sha256,
+    phash: row.phash,
+    width: row.width,
+    height: row.height,
+    format: row.format,
+    bytes: row.bytes,
+    ocrText: row.ocr_text,
+    ocrLines: JSON.parse(row.ocr_lines) as OcrLine[],
+    embedding,
+    modelId: row.model_id,
+    ocrId: row.ocr_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toSource(row: SourceRow): SourceRecord {
+  return {
+    id: row.id,
+    imageId: row.image_id,
+    scope: row.scope,
+    kind: row.kind,
+    key: row.key,
+    path: row.path,
+    guildId: row.guild_id,
+    channelId: row.channel_id,
+    messageId: row.message_id,
+    attachmentId: row.attachment_id,
+    authorId: row.author_id,
+    fileName: row.file_name,
+    caption: row.caption,
+    postedAt: row.posted_at,
+    createdAt: row.created_at,
+  };
+}

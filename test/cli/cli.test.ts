@@ -1,0 +1,98 @@
+/** The `sagasu` command as scripts use it: a real child process on the bin entry, real engines. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { fixture, packageRoot } from '../helpers/paths.js';
+
+const bin = join(packageRoot, 'bin', 'sagasu.js');
+const work = mkdtempSync(join(tmpdir(), 'sagasu-cli-'));
+const data = join(work, 'data');
+
+function sagasu(...args: string[]) {
+  const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: packageRoot, env: { ...process.env, SAGASU_DATA: '' } });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+before(async () => {
+  writeFileSync(join(work, 'not-an-image.jpg'), 'plain text');
+  writeFileSync(join(work, 'crop.jpg'), await sharp(fixture('page-02.png')).extract({ left: 100, top: 0, width: 500, height: 600 }).jpeg().toBuffer());
+});
+
+describe('sagasu index', () => {
+  it('indexes files, reports a bad one on stderr, and exits 3 with a summary', () => {
+    const run = sagasu('index', fixture('page-01.png'), fixture('page-02.png'), fixture('photo-01.png'), join(work, 'not-an-image.jpg'), '--data', data);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stdout, /^indexed 4 file\(s\) in [\d.]+ s: 3 added, 0 linked, 0 unchanged, 0 updated, 1 failed\n$/);
+    assert.match(run.stderr, /not-an-image\.jpg: sagasu: not an image in a supported format/);
+  });
+
+  it('exits 0 and adds nothing when the same files are indexed again', () => {
+    const run = sagasu('index', fixture('page-01.png'), fixture('page-02.png'), '--data', data, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    assert.deepEqual([summary.added, summary.unchanged, summary.failed], [0, 2, []]);
+  });
+});
+
+describe('sagasu search --json', () => {
+  it('prints exactly one JSON object per query per line, with path, score and reasons', () => {
+    const run = sagasu('search', join(work, 'crop.jpg'), fixture('photo-01.png'), '--k', '2', '--json', '--data', data);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { query: string; hits: Array<{ path: string; score: number; reasons: Record<string, unknown> }> });
+    assert.deepEqual(lines.map((line) => line.query), [join(work, 'crop.jpg'), fixture('photo-01.png')]);
+    assert.equal(lines[0]!.hits[0]!.path, fixture('page-02.png'));
+    assert.equal(lines[1]!.hits[0]!.path, fixture('photo-01.png'));
+    for (const line of lines) {
+      assert.ok(line.hits.length <= 2);
+      for (const hit of line.hits) {
+        assert.equal(typeof hit.score, 'number');
+        assert.ok(Object.keys(hit.reasons).every((source) => ['visual', 'text', 'hash'].includes(source)));
+      }
+    }
+  });
+
+  it('searches OCR text alone with --text', () => {
+    const run = sagasu('search', '--text', 'lighthouse', '--json', '--data', data);
+    assert.equal(run.code, 0, run.stderr);
+    const line = JSON.parse(run.stdout) as { query: string; hits: Array<{ path: string; reasons: Record<string, { matched: string[] }> }> };
+    assert.equal(line.query, 'lighthouse');
+    assert.equal(line.hits[0]!.path, fixture('page-01.png'));
+    assert.deepEqual(line.hits[0]!.reasons.text!.matched, ['lighthouse']);
+  });
+
+  it('reports a query that cannot be read in its own line and exits 3', () => {
+    const run = sagasu('search', join(work, 'missing.png'), '--json', '--data', data);
+    assert.equal(run.code, 3);
+    assert.deepEqual(JSON.parse(run.stdout), { query: join(work, 'missing.png'), hits: [], error: { code: 'NOT_FOUND', message: `sagasu: no such file: ${join(work, 'missing.png')}` } });
+  });
+
+  it('exits 2 on bad usage', () => {
+    assert.equal(sagasu('search', '--data', data).code, 2);
+    assert.equal(sagasu('search', '--text', 'x', '--k', 'many', '--data', data).code, 2);
+    assert.equal(sagasu('frobnicate').code, 2);
+  });
+});
+
+describe('sagasu stats and remove', () => {
+  it('counts what is stored, removes a path, and exits 4 for a path never indexed', () => {
+    const stats = JSON.parse(sagasu('stats', '--json', '--data', data).stdout) as { images: number; indexes: Record<string, number> };
+    assert.deepEqual([stats.images, stats.indexes], [3, { text: 3, vector: 3, hash: 3 }]);
+    const removed = sagasu('remove', fixture('page-01.png'), '--data', data);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(sagasu('remove', fixture('page-01.png'), '--data', data).code, 4);
+    const after = JSON.parse(sagasu('search', '--text', 'lighthouse', '--json', '--data', data).stdout) as { hits: unknown[] };
+    assert.deepEqual(after.hits, []);
+  });
+
+  it('prints help for each command with exit code 0', () => {
+    for (const command of ['index', 'search', 'stats', 'remove']) {
+      const run = sagasu(command, '--help');
+      assert.equal(run.code, 0);
+      assert.match(run.stdout, new RegExp(`^Usage: sagasu ${command} `));
+    }
+  });
+});

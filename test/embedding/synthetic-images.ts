@@ -1,0 +1,50 @@
+/**
+ * Synthetic test pictures drawn with sharp (SVG rendered to PNG), so the embedding tests need
+ * no fixture files: a seeded "scene" of gradient, shapes and text, and derived copies.
+ */
+import sharp from 'sharp';
+import type { DecodedImage } from '../../src/types.js';
+
+/** A tiny deterministic PRNG (mulberry32) so every run draws the same scenes. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** PNG bytes of a 640x480 scene: a gradient and a dozen seeded shapes and words. */
+export async function scenePng(seed: number, width = 640, height = 480): Promise<Buffer> {
+  const r = random(seed);
+  const colour = () => `rgb(${Math.floor(r() * 256)},${Math.floor(r() * 256)},${Math.floor(r() * 256)})`;
+  const shapes: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const x = Math.floor(r() * width);
+    const y = Math.floor(r() * height);
+    const size = 20 + Math.floor(r() * 140);
+    const kind = Math.floor(r() * 3);
+    if (kind === 0) shapes.push(`<circle cx="${x}" cy="${y}" r="${size / 2}" fill="${colour()}"/>`);
+    else if (kind === 1) shapes.push(`<rect x="${x}" y="${y}" width="${size}" height="${size * (0.3 + r())}" fill="${colour()}" transform="rotate(${Math.floor(r() * 90)} ${x} ${y})"/>`);
+    else shapes.push(`<text x="${x}" y="${y}" font-size="${size / 2}" font-family="sans-serif" fill="${colour()}">sagasu ${seed}</text>`);
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+    <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${colour()}"/><stop offset="1" stop-color="${colour()}"/></linearGradient></defs>
+    <rect width="${width}" height="${height}" fill="url(#g)"/>${shapes.join('')}</svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+/** A JPEG copy at half the size (what a chat app does to a re-posted picture). */
+export async function halfSizeJpeg(png: Buffer, quality = 70): Promise<Buffer> {
+  const { width } = await sharp(png).metadata();
+  return sharp(png).resize(Math.round(width! / 2)).jpeg({ quality }).toBuffer();
+}
+
+/** Decodes as the pipeline does (stand-in until every caller uses decodeImage). */
+export async function decoded(bytes: Buffer): Promise<DecodedImage> {
+  const { data, info } = await sharp(bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3, original: { width: info.width, height: info.height, format: 'png', bytes: bytes.length } };
+}

@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { SagasuError } from '../../src/errors.js';
+import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
+import { blocksPng, SizeKeyedOcr, ThumbnailEmbedder } from '../helpers/fakes.js';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'sagasu-engine-'));
+
+/** Images whose sizes key the fake OCR's text. */
+const ocrText = { '64x48': 'WHERE IS THE LIGHTHOUSE', '66x48': 'MIDNIGHT BAKERY OPENS', '68x48': '' };
+
+async function open(dataDir: string, extra: Partial<SagasuOptions> = {}) {
+  return Sagasu.open({ dataDir, ocr: new SizeKeyedOcr(ocrText), embedder: new ThumbnailEmbedder(), ...extra });
+}
+
+async function gallery(dir: string): Promise<string[]> {
+  mkdirSync(join(dir, 'gallery', 'nested'), { recursive: true });
+  const files = [join(dir, 'gallery', 'a.png'), join(dir, 'gallery', 'b.png'), join(dir, 'gallery', 'nested', 'c.png')];
+  writeFileSync(files[0]!, await blocksPng(1, 64, 48));
+  writeFileSync(files[1]!, await blocksPng(2, 66, 48));
+  writeFileSync(files[2]!, await blocksPng(3, 68, 48));
+  writeFileSync(join(dir, 'gallery', 'notes.txt'), 'not an image, skipped by ending');
+  return files;
+}
+
+describe('Sagasu.indexPaths', () => {
+  it('indexes image files below folders, skipping other files, and reports failures without stopping', async () => {
+    const dir = tempDir();
+    const files = await gallery(dir);
+    writeFileSync(join(dir, 'broken.jpg'), 'this is text pretending to be a JPEG');
+    const engine = await open(join(dir, 'data'));
+    const events: string[] = [];
+    const summary = await engine.indexPaths([join(dir, 'gallery'), join(dir, 'broken.jpg'), join(dir, 'missing.png')], {
+      onFile: (event) => events.push(`${event.done}/${event.total}`),
+    });
+    assert.deepEqual(
+      { ...summary, seconds: 0, failed: summary.failed.map((f) => [f.path.slice(dir.length), f.code]) },
+      {
+        total: 5,
+        added: 3,
+        linked: 0,
+        unchanged: 0,
+        updated: 0,
+        failed: [['/broken.jpg', 'UNSUPPORTED_FORMAT'], ['/missing.png', 'NOT_FOUND']],
+        seconds: 0,
+      },
+    );
+    assert.deepEqual(events.sort(), ['1/5', '2/5', '3/5', '4/5', '5/5']);
+    assert.deepEqual(engine.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    assert.equal(files.length, 3);
+    await engine.close();
+  });
+
+  it('is idempotent: indexing the same files again changes nothing and runs no model', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const embedder = new ThumbnailEmbedder();
+    const engine = await open(join(dir, 'data'), { embedder });
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const calls = embedder.calls;
+    const again = await engine.indexPaths([join(dir, 'gallery')]);
+    assert.deepEqual([again.added, again.unchanged], [0, 3]);
+    assert.equal(embedder.calls, calls);
+    assert.deepEqual([engine.stats().images, engine.stats().sources], [3, 3]);
+    await engine.close();
+  });
+});
+
+describe('Sagasu.add', () => {
+  it('links a copy of the same bytes at another path to the same image', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'));
+    const bytes = await blocksPng(1, 64, 48);
+    writeFileSync(join(dir, 'one.png'), bytes);
+    writeFileSync(join(dir, 'two.png'), bytes);
+    const first = await engine.addFile(join(dir, 'one.png'));
+    const second = await engine.addFile(join(dir, 'two.png'));
+    assert.deepEqual([first.status, second.status, second.imageId], ['added', 'linked', first.imageId]);
+    assert.deepEqual([engine.stats().images, engine.stats().sources], [1, 2]);
+    await engine.close();
+  });
+
+  it('re-indexes a path whose bytes changed, dropping the old image from every index', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'));
+    const path = join(dir, 'page.png');
+    writeFileSync(path, await blocksPng(1, 64, 48));
+    const before = await engine.addFile(path);
+    writeFileSync(path, await blocksPng(2, 66, 48));
+    const after = await engine.addFile(path);
+    assert.equal(after.status, 'updated');
+    assert.notEqual(after.imageId, before.imageId);
+    assert.deepEqual(engine.stats().indexes, { text: 1, vector: 1, hash: 1 });
+    assert.deepEqual((await engine.search({ text: 'lighthouse' })).hits, []);
+    assert.equal((await engine.search({ text: 'bakery' })).hits[0]?.imageId, after.imageId);
+    await engine.close();
+  });
+
+  it('keeps the same bytes in two scopes as two records', async () => {
+    const engine = await open(join(tempDir(), 'data'));
+    const bytes = await blocksPng(1, 64, 48);
+    const a = await engine.add({ bytes, scope: 'guild-a', source: { kind: 'discord', guildId: 'a', channelId: 'c', messageId: 'm', attachmentId: '1' } });
+    const b = await engine.add({ bytes, scope: 'guild-b', source: { kind: 'discord', guildId: 'b', channelId: 'c', messageId: 'm', attachmentId: '1' } });
+    assert.deepEqual([a.status, b.status], ['added', 'added']);
+    assert.notEqual(a.imageId, b.imageId);
+    await engine.close();
+  });
+});
+
+describe('Sagasu.search', () => {
+  it('finds an image by its look, its text and its hash, with the reasons of each source', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths([join(dir, 'gallery')]);
+    // Same picture and size (so the fake OCR reads the same words), re-encoded as JPEG.
+    const query = await sharp(await blocksPng(1, 64, 48)).jpeg({ quality: 70 }).toBuffer();
+    const result = await engine.search({ image: query }, { k: 3 });
+    const top = result.hits[0]!;
+    assert.equal(top.path, join(dir, 'gallery', 'a.png'));
+    assert.equal(result.queryText, 'WHERE IS THE LIGHTHOUSE');
+    assert.deepEqual(Object.keys(top.reasons).sort(), ['hash', 'text', 'visual']);
+    assert.equal(top.reasons.visual?.rank, 1);
+    assert.ok((top.reasons.visual?.detail?.similarity as number) > 0.95);
+    assert.deepEqual(top.reasons.text?.detail, { matched: ['where', 'lighthouse'] });
+    assert.equal(top.reasons.hash?.detail?.exact, false);
+    assert.ok(result.hits.length <= 3);
+    for (const key of ['decodeMs', 'ocrMs', 'embedMs', 'searchMs', 'fuseMs'] as const) assert.equal(typeof result.timings[key], 'number');
+    await engine.close();
+  });
+
+  it('searches the text alone for a text-only query, without running the models', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const embedder = new ThumbnailEmbedder();
+    const ocr = new SizeKeyedOcr(ocrText);
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder });
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const calls = [embedder.calls, ocr.calls];
+    const result = await engine.search({ text: 'midnight bakery' });
+    assert.deepEqual(result.hits.map((hit) => hit.path), [join(dir, 'gallery', 'b.png')]);
+    assert.deepEqual(Object.keys(result.hits[0]!.reasons), ['text']);
+    assert.deepEqual([embedder.calls, ocr.calls], calls);
+    await engine.close();
+  });
+
+  it('never returns images from another scope', async () => {
+    const engine = await open(join(tempDir(), 'data'));
+    const bytes = await blocksPng(1, 64, 48);
+    await engine.add({ bytes, scope: 'guild-a', source: { kind: 'discord', guildId: 'a', channelId: 'c', messageId: 'm', attachmentId: '1' } });
+    assert.deepEqual((await engine.search({ image: bytes }, { scope: 'guild-b' })).hits, []);
+    assert.equal((await engine.search({ image: bytes }, { scope: 'guild-a' })).hits.length, 1);
+    await engine.close();
+  });
+
+  it('applies a source filter (e.g. channels a member may not see)', async () => {
+    const engine = await open(join(tempDir(), 'data'));
+    const bytes = await blocksPng(1, 64, 48);
+    await engine.add({ bytes, source: { kind: 'discord', guildId: 'a', channelId: 'secret', messageId: 'm', attachmentId: '1' } });
+    const hidden = await engine.search({ image: bytes }, { filterSource: (source) => source.channelId !== 'secret' });
+    assert.deepEqual(hidden.hits, []);
+    await engine.close();
+  });
+
+  it('refuses an empty query and a bad k with clear errors', async () => {
+    const engine = await open(join(tempDir(), 'data'));
+    await assert.rejects(engine.search({ text: '  ' }), /^SagasuError: sagasu: a search needs an image or some text$/);
+    await assert.rejects(engine.search({ text: 'x' }, { k: 0 }), /k must be a whole number from 1 to 1000, got 0/);
+    await engine.close();
+  });
+});
+
+describe('Sagasu.removeFile', () => {
+  it('removes the image from the text, vector and hash indexes', async () => {
+    const dir = tempDir();
+    const [a] = await gallery(dir);
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths([join(dir, 'gallery')]);
+    assert.equal(engine.removeFile(a!), 1);
+    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2 });
+    assert.deepEqual((await engine.search({ text: 'lighthouse' })).hits, []);
+    const byImage = await engine.search({ image: await blocksPng(1, 64, 48) }, { k: 5 });
+    assert.ok(byImage.hits.every((hit) => hit.path !== a));
+    assert.equal(engine.removeFile(a!), 0);
+    await engine.close();
+  });
+});
+
+describe('Sagasu.open', () => {
+  it('reloads the indexes from their snapshots after close', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths([join(dir, 'gallery')]);
+    await engine.close();
+    const again = await open(join(dir, 'data'));
+    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    assert.equal((await again.search({ text: 'lighthouse' })).hits[0]?.path, join(dir, 'gallery', 'a.png'));
+    await again.close();
+  });
+
+  it('replays changes committed after the last snapshot (a crash before close)', async () => {
+    const dir = tempDir();
+    const files = await gallery(dir);
+    const engine = await open(join(dir, 'data'));
+    await engine.addFile(files[0]!);
+    engine.flush();
+    await engine.addFile(files[1]!);
+    engine.removeFile(files[0]!);
+    // No close(): the snapshots hold only the first image; the store holds the truth.
+    const again = await open(join(dir, 'data'));
+    assert.deepEqual(again.stats().indexes, { text: 1, vector: 1, hash: 1 });
+    assert.equal((await again.search({ text: 'bakery' })).hits[0]?.path, files[1]);
+    assert.deepEqual((await again.search({ text: 'lighthouse' })).hits, []);
+    await again.close();
+    engine.store.close();
+  });
+
+  it('rebuilds the indexes from the store when the snapshots are gone', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths([join(dir, 'gallery')]);
+    await engine.close();
+    for (const name of readdirSync(join(dir, 'data'))) if (name.startsWith('text-index') || name.startsWith('vector-index')) rmSync(join(dir, 'data', name));
+    const again = await open(join(dir, 'data'));
+    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    await again.close();
+  });
+
+  it('refuses a data directory indexed with another model', async () => {
+    const dir = tempDir();
+    await (await open(join(dir, "data"))).close();
+    await assert.rejects(
+      Sagasu.open({ dataDir: join(dir, 'data'), ocr: false, embedder: new ThumbnailEmbedder('another-model') }),
+      (error: unknown) => error instanceof SagasuError && error.code === 'MODEL_MISMATCH' && /"test-thumbnail-8x8" \(64-d\)/.test(error.message),
+    );
+  });
+});

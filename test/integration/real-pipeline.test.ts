@@ -1,0 +1,79 @@
+/**
+ * The whole pipeline with every part real: sharp, tesseract.js OCR (eng+jpn, jpn_vert), the
+ * MobileNetV2 model on TensorFlow.js, hnswlib HNSW, MiniSearch and a SQLite file, on the
+ * project's generated fixture pages.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { Sagasu } from '../../src/sagasu.js';
+import { fixture } from '../helpers/paths.js';
+
+const pages = ['page-01.png', 'page-02.png', 'page-03.png', 'page-04.png', 'page-05.png', 'page-06.png'];
+const photos = ['photo-01.png', 'photo-02.png', 'photo-03.png', 'photo-04.png'];
+const words = JSON.parse(readFileSync(fixture('fixtures.json'), 'utf8')) as Record<string, { words: string[] }>;
+
+let engine: Sagasu;
+
+before(async () => {
+  engine = await Sagasu.open({ dataDir: join(mkdtempSync(join(tmpdir(), 'sagasu-real-')), 'data') });
+  const summary = await engine.indexPaths([...pages, ...photos].map(fixture));
+  assert.deepEqual([summary.added, summary.failed], [10, []]);
+});
+
+after(async () => {
+  await engine?.close();
+});
+
+/** The top-left region covering about half the area, re-compressed as a JPEG. */
+async function halfCrop(name: string, quality = 80): Promise<Buffer> {
+  const image = sharp(fixture(name));
+  const { width, height } = await image.metadata();
+  const [w, h] = [Math.round(width! * 0.75), Math.round(height! * 0.67)];
+  return sharp(fixture(name)).extract({ left: width! - w, top: 0, width: w, height: h }).jpeg({ quality }).toBuffer();
+}
+
+describe('indexing and searching with the real engines', () => {
+  it('stores OCR text that contains the words of an English page', () => {
+    const id = engine.store.sourcesByPath(fixture('page-02.png'))[0]!.imageId;
+    const text = engine.store.getImage(id)!.ocrText.toUpperCase();
+    for (const word of ['MIDNIGHT', 'BAKERY', 'OPENS']) assert.ok(text.includes(word), `"${word}" in ${JSON.stringify(text)}`);
+  });
+
+  it('finds the page from a cropped, re-compressed copy, ranked first', async () => {
+    for (const name of ['page-02.png', 'page-03.png', 'page-05.png']) {
+      const result = await engine.search({ image: await halfCrop(name) }, { k: 3 });
+      assert.equal(result.hits[0]?.path, fixture(name), `${name}: got ${result.hits.map((h) => h.path).join(', ')}`);
+      assert.ok(result.hits[0]!.reasons.visual, 'the visual source contributed');
+    }
+  });
+
+  it('finds a picture without text from a small re-compressed copy, ranked first', async () => {
+    for (const name of photos) {
+      const query = await sharp(fixture(name)).resize({ width: 320 }).jpeg({ quality: 60 }).toBuffer();
+      const result = await engine.search({ image: query }, { k: 3 });
+      assert.equal(result.hits[0]?.path, fixture(name), name);
+      assert.equal(result.hits[0]!.reasons.hash?.detail?.exact, false);
+    }
+  });
+
+  it('finds an exact copy through its hash', async () => {
+    const result = await engine.search({ image: readFileSync(fixture('photo-03.png')) }, { k: 1 });
+    assert.deepEqual(result.hits[0]?.reasons.hash?.detail, { distance: 0, exact: true });
+  });
+
+  it('finds an image with words by --text alone', async () => {
+    const result = await engine.search({ text: words['page-01.png']!.words.join(' ') }, { k: 3 });
+    assert.equal(result.hits[0]?.path, fixture('page-01.png'));
+    assert.deepEqual(Object.keys(result.hits[0]!.reasons), ['text']);
+    assert.ok((result.hits[0]!.reasons.text!.detail!.matched as string[]).includes('lighthouse'));
+  });
+
+  it('finds a page by its words when the query is only its speech bubble text', async () => {
+    const result = await engine.search({ text: 'midnight bakery' }, { k: 3 });
+    assert.equal(result.hits[0]?.path, fixture('page-02.png'));
+  });
+});

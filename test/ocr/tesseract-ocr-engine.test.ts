@@ -1,0 +1,193 @@
+/**
+ * Real tesseract.js on the generated fixtures (no mocks). One engine per file: worker start is
+ * the expensive part. Expectations are exact where measurement showed them to hold every time
+ * (the fixtures are committed PNGs and tesseract is deterministic on the same input).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { isSagasuError } from '../../src/errors.js';
+import { TesseractOcrEngine, defaultOcrOptions } from '../../src/ocr/index.js';
+import type { DecodedImage, OcrResult } from '../../src/types.js';
+import { fixture } from '../helpers/paths.js';
+
+async function decode(file: string): Promise<DecodedImage> {
+  const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3, original: { width: info.width, height: info.height, format: 'png', bytes: data.length } };
+}
+
+const manifest = JSON.parse(readFileSync(fixture('fixtures.json'), 'utf8')) as Record<string, { words: string[]; orientation: string }>;
+
+function assertBoxesInside(result: OcrResult, image: DecodedImage): void {
+  for (const line of result.lines) {
+    for (const box of [line.box, ...line.words.map((w) => w.box)]) {
+      assert.ok(box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0, `empty or negative box ${JSON.stringify(box)}`);
+      assert.ok(box.x + box.w <= image.width && box.y + box.h <= image.height, `box ${JSON.stringify(box)} outside ${image.width}x${image.height}`);
+    }
+  }
+}
+
+const rejectsWithCode = async (promise: Promise<unknown>, code: string): Promise<void> => {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isSagasuError(error), `expected a SagasuError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, /^sagasu: /);
+    return true;
+  });
+};
+
+describe('TesseractOcrEngine', () => {
+  const ocr = new TesseractOcrEngine();
+  before(async () => {
+    await ocr.start();
+  });
+  after(async () => {
+    await ocr.close();
+  });
+
+  describe('id', () => {
+    it('names the engine version, the languages and the traineddata flavour', () => {
+      assert.match(ocr.id, /^tesseract\.js@\d+\.\d+\.\d+\/eng\+jpn\+jpn_vert@4\.0\.0_best_int$/);
+    });
+  });
+
+  describe('recognize', () => {
+    it('reads every English word of text-en.png, line by line', async () => {
+      const image = await decode(fixture('text-en.png'));
+      const result = await ocr.recognize(image);
+      assert.deepEqual(
+        result.lines.map((l) => l.text.toLowerCase()),
+        ['the quick brown fox', 'jumps over the lazy dog', 'sagasu 2026'],
+      );
+      assert.equal(result.text, result.lines.map((l) => l.text).join('\n'));
+      assert.ok(result.lines.every((l) => l.orientation === 'horizontal' && l.language === 'eng+jpn'));
+      assert.deepEqual(
+        result.lines.flatMap((l) => l.words.map((w) => w.text.toLowerCase())),
+        manifest['text-en.png']!.words.map((w) => w.toLowerCase()),
+      );
+      assertBoxesInside(result, image);
+    });
+
+    it('reads horizontal Japanese exactly, without spaces between characters', async () => {
+      const image = await decode(fixture('text-ja-horizontal.png'));
+      const result = await ocr.recognize(image);
+      assert.deepEqual(result.lines.map((l) => l.text), ['探し物は何ですか', '見つけにくい物ですか']);
+      assert.ok(result.lines.every((l) => l.orientation === 'horizontal'));
+      assertBoxesInside(result, image);
+    });
+
+    it('reads vertical Japanese exactly, columns right to left, as vertical lines', async () => {
+      const image = await decode(fixture('text-ja-vertical.png'));
+      const result = await ocr.recognize(image);
+      assert.deepEqual(result.lines.map((l) => l.text), ['探し物は何ですか', '見つけにくい物ですか']);
+      for (const line of result.lines) {
+        assert.equal(line.orientation, 'vertical');
+        assert.equal(line.language, 'jpn_vert');
+        assert.ok(line.box.h > line.box.w * 4, `a column is tall and narrow: ${JSON.stringify(line.box)}`);
+      }
+      assertBoxesInside(result, image);
+    });
+
+    it('finds the words of the speech bubbles on every manga-like page', async () => {
+      for (const file of ['page-01.png', 'page-02.png', 'page-03.png', 'page-04.png', 'page-05.png', 'page-06.png']) {
+        const image = await decode(fixture(file));
+        const result = await ocr.recognize(image);
+        const expected = manifest[file]!;
+        for (const word of expected.words) {
+          assert.ok(result.text.toLowerCase().includes(word.toLowerCase()), `${file}: "${word}" not in ${JSON.stringify(result.text)}`);
+        }
+        const orientations = new Set(result.lines.map((l) => l.orientation));
+        assert.deepEqual([...orientations], [expected.orientation], `${file} orientation`);
+        assertBoxesInside(result, image);
+      }
+    });
+
+    it('reads nothing in photos without text', async () => {
+      for (const file of ['photo-01.png', 'photo-02.png', 'photo-03.png', 'photo-04.png']) {
+        const result = await ocr.recognize(await decode(fixture(file)));
+        assert.equal(result.text, '', `${file}: ${JSON.stringify(result.text)}`);
+        assert.deepEqual(result.lines, []);
+      }
+    });
+
+    it('serves two concurrent calls', async () => {
+      const [en, ja] = await Promise.all([ocr.recognize(await decode(fixture('text-en.png'))), ocr.recognize(await decode(fixture('text-ja-vertical.png')))]);
+      assert.equal(en.lines.length, 3);
+      assert.equal(ja.text, '探し物は何ですか\n見つけにくい物ですか');
+    });
+
+    it('rejects with TIMEOUT when aborted while running, and the next call still works', async () => {
+      const page = await decode(fixture('page-04.png'));
+      const controller = new AbortController();
+      const running = ocr.recognize(page, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 30);
+      await rejectsWithCode(running, 'TIMEOUT');
+      const result = await ocr.recognize(await decode(fixture('text-en.png')));
+      assert.equal(result.lines.length, 3);
+    });
+
+    it('rejects with TIMEOUT at once when the signal is already aborted', async () => {
+      await rejectsWithCode(ocr.recognize(await decode(fixture('text-en.png')), { signal: AbortSignal.abort() }), 'TIMEOUT');
+    });
+
+    it('rejects only the aborted call among queued ones', async () => {
+      const image = await decode(fixture('page-01.png'));
+      const controller = new AbortController();
+      // More calls than workers, so the last one waits in the queue when it is aborted.
+      const calls = Array.from({ length: defaultOcrOptions.workers + 1 }, (_, i) =>
+        ocr.recognize(image, i === defaultOcrOptions.workers ? { signal: controller.signal } : {}),
+      );
+      controller.abort();
+      const settled = await Promise.allSettled(calls);
+      assert.deepEqual(
+        settled.map((s) => s.status),
+        [...Array.from({ length: defaultOcrOptions.workers }, () => 'fulfilled'), 'rejected'],
+      );
+      const last = settled.at(-1) as PromiseRejectedResult;
+      assert.equal((last.reason as { code: string }).code, 'TIMEOUT');
+    });
+
+    it('returns an empty result for an all-white image', async () => {
+      const data = Buffer.alloc(64 * 48 * 3, 255);
+      const result = await ocr.recognize({ data, width: 64, height: 48, channels: 3, original: { width: 64, height: 48, format: 'raw', bytes: data.length } });
+      assert.deepEqual(result, { text: '', lines: [] });
+    });
+  });
+});
+
+describe('TesseractOcrEngine lifecycle', () => {
+  describe('close', () => {
+    it('makes later calls reject with a clear error', async () => {
+      const ocr = new TesseractOcrEngine({ workers: 1 });
+      await ocr.recognize(await decode(fixture('text-ja-horizontal.png')));
+      await ocr.close();
+      await rejectsWithCode(ocr.recognize(await decode(fixture('text-en.png'))), 'OCR_FAILED');
+      await assert.rejects(ocr.recognize(await decode(fixture('text-en.png'))), /engine is closed/);
+      await ocr.close(); // closing twice is harmless
+    });
+
+    it('works on an engine that never started a worker', async () => {
+      const ocr = new TesseractOcrEngine();
+      await ocr.close();
+      await rejectsWithCode(ocr.start(), 'OCR_FAILED');
+    });
+  });
+
+  describe('constructor', () => {
+    it('refuses a bad worker count', () => {
+      assert.throws(() => new TesseractOcrEngine({ workers: 0 }), { code: 'INVALID_OPTION', message: 'sagasu: option "workers" must be a positive integer, got 0' });
+    });
+
+    it('refuses a langPath without the traineddata, instead of letting tesseract.js go to the network', () => {
+      assert.throws(() => new TesseractOcrEngine({ langPath: '/nonexistent' }), { code: 'NOT_FOUND', message: 'sagasu: traineddata file missing: /nonexistent/eng.traineddata.gz' });
+    });
+
+    it('refuses a language whose npm package is not installed', () => {
+      assert.throws(() => new TesseractOcrEngine({ horizontalLanguages: 'eng+kor' }), {
+        code: 'NOT_FOUND',
+        message: 'sagasu: traineddata for "kor" is not installed: add the npm package @tesseract.js-data/kor',
+      });
+    });
+  });
+});

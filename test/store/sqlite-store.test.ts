@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { SagasuError } from '../../src/errors.js';
+import { SqliteStore, sourceKey, type NewImage, type SourceInput } from '../../src/store/sqlite-store.js';
+
+const identity = { modelId: 'model-a', dimension: 3 };
+const tempDb = () => join(mkdtempSync(join(tmpdir(), 'sagasu-store-')), 'sagasu.db');
+
+function image(sha: string, scope = 'local'): NewImage {
+  return {
+    scope,
+    sha256: sha,
+    phash: '00000000000000ff',
+    width: 10,
+    height: 20,
+    format: 'png',
+    bytes: 123,
+    ocrText: 'hello',
+    ocrLines: [{ text: 'hello', confidence: 91, box: { x: 1, y: 2, w: 3, h: 4 }, orientation: 'horizontal', language: 'eng', words: [] }],
+    embedding: Float32Array.from([0.6, 0.8, 0]),
+    modelId: 'model-a',
+    ocrId: 'test-ocr',
+  };
+}
+
+const file = (path: string): SourceInput => ({ kind: 'file', path, absolutePath: '/abs/' + path });
+
+describe('SqliteStore.open', () => {
+  it('refuses a store written with another model or dimension', () => {
+    const db = tempDb();
+    SqliteStore.open(db, identity).close();
+    for (const other of [{ modelId: 'model-b', dimension: 3 }, { modelId: 'model-a', dimension: 4 }]) {
+      assert.throws(
+        () => SqliteStore.open(db, other),
+        (error: unknown) =>
+          error instanceof SagasuError &&
+          error.code === 'MODEL_MISMATCH' &&
+          error.message.startsWith('sagasu: the store ') &&
+          error.message.includes('was indexed with model "model-a" (3-d)'),
+      );
+    }
+    SqliteStore.open(db, identity).close();
+  });
+});
+
+describe('SqliteStore images and sources', () => {
+  it('round-trips an image with its embedding, OCR lines and source', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    const id = store.transaction(() => {
+      const imageId = store.insertImage(image('a'));
+      store.attachSource(imageId, 'local', file('x.png'));
+      return imageId;
+    });
+    const got = store.getImage(id)!;
+    assert.deepEqual([...got.embedding], [...Float32Array.from([0.6, 0.8, 0])]);
+    assert.deepEqual(got.ocrLines, image('a').ocrLines);
+    assert.equal(store.findImageBySha('local', 'a')?.id, id);
+    assert.equal(store.findImageBySha('other', 'a'), undefined);
+    const [source] = store.sourcesOf(id);
+    assert.deepEqual([source?.kind, source?.path, source?.fileName, source?.key], ['file', 'x.png', 'x.png', 'file:/abs/x.png']);
+    assert.deepEqual(store.changesSince(0).map((c) => [c.imageId, c.op]), [[id, 'add']]);
+    store.close();
+  });
+
+  it('keeps one image per scope and bytes', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    store.insertImage(image('a'));
+    assert.throws(() => store.insertImage(image('a')), /UNIQUE/);
+    store.insertImage(image('a', 'guild-2'));
+    assert.equal(store.counts().images, 2);
+    store.close();
+  });
+
+  it('moves a source to new bytes and reports the image it left', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    const first = store.insertImage(image('a'));
+    store.attachSource(first, 'local', file('x.png'));
+    const second = store.insertImage(image('b'));
+    assert.deepEqual(store.attachSource(second, 'local', file('x.png')).previousImageId, first);
+    assert.equal(store.deleteImageIfOrphaned(first), first);
+    assert.equal(store.getImage(first), undefined);
+    assert.deepEqual(store.changesSince(0).map((c) => c.op), ['add', 'add', 'remove']);
+    store.close();
+  });
+
+  it('removes an image with its last source only', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    const id = store.insertImage(image('a'));
+    const one = store.attachSource(id, 'local', file('x.png')).sourceId;
+    const two = store.attachSource(id, 'local', file('y.png')).sourceId;
+    assert.equal(store.detachSource(one, id), undefined);
+    assert.ok(store.getImage(id));
+    assert.equal(store.detachSource(two, id), id);
+    assert.equal(store.getImage(id), undefined);
+    store.close();
+  });
+
+  it('keys Discord sources by guild, channel, message and attachment', () => {
+    const source: SourceInput = { kind: 'discord', guildId: 'g', channelId: 'c', messageId: 'm', attachmentId: 'a', authorId: 'u' };
+    assert.equal(sourceKey(source), 'discord:g/c/m/a');
+    const store = SqliteStore.open(tempDb(), identity);
+    const id = store.insertImage(image('a', 'g'));
+    store.attachSource(id, 'g', source);
+    assert.deepEqual(store.findSources({ guildId: 'g', messageId: 'm' }).map((s) => [s.channelId, s.authorId, s.path]), [['c', 'u', null]]);
+    store.close();
+  });
+
+  it('refuses an embedding from another model', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    assert.throws(() => store.insertImage({ ...image('a'), embedding: new Float32Array(4) }), (e: unknown) => e instanceof SagasuError && e.code === 'MODEL_MISMATCH');
+    store.close();
+  });
+});
+
+describe('SqliteStore changes', () => {
+  it('lists changes after a sequence number and trims them', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    store.insertImage(image('a'));
+    store.insertImage(image('b'));
+    const last = store.lastChangeSeq();
+    assert.equal(last, 2);
+    assert.deepEqual(store.changesSince(1).map((c) => c.seq), [2]);
+    store.trimChanges(last);
+    assert.deepEqual(store.changesSince(0), []);
+    store.insertImage(image('c'));
+    assert.equal(store.lastChangeSeq(), 3); // sequence numbers are never reused
+    store.close();
+  });
+});
