@@ -4,6 +4,8 @@ import { extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeImage, type DecodeOptions, type DecodedWithHashes } from './decoding/decode-image.js';
 import { SagasuError, isSagasuError } from './errors.js';
+import { heuristicConfidence } from './fusion/confidence.js';
+import { tokenize } from './indexes/tokenize.js';
 import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceName } from './fusion/fuse.js';
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
 import { TextIndex, type TextIndexOptions } from './indexes/text-index.js';
@@ -116,6 +118,8 @@ export interface SearchHit {
   reasons: FusedHit['reasons'];
   sources: SourceRecord[];
   ocrText: string;
+  /** 0..1: how sure the match is (see heuristicConfidence); below a threshold, say "no confident match". */
+  confidence: number;
 }
 
 export interface SearchResult {
@@ -457,6 +461,20 @@ export class Sagasu {
   }
 
   /**
+   * Removes every source matching all the given fields (e.g. one Discord message, a channel, a
+   * guild, or everything one user posted), and the images left without a source, from the store
+   * and every index. Returns the number of sources removed.
+   */
+  forget(where: { scope?: string; guildId?: string; channelId?: string; messageId?: string; authorId?: string }): number {
+    this.assertOpen();
+    const defined = Object.fromEntries(Object.entries(where).filter(([, value]) => value !== undefined));
+    if (Object.keys(defined).length === 0) throw new SagasuError('INVALID_OPTION', 'forget needs at least one of scope, guildId, channelId, messageId, authorId');
+    let removed = 0;
+    for (const source of this.store.findSources(defined)) if (this.removeSource(source.scope, source.key)) removed += 1;
+    return removed;
+  }
+
+  /**
    * Finds indexed images like the query: by its text (OCR + given words), its look (CNN vector)
    * and its hashes, fused by reciprocal rank with the reasons for each hit.
    */
@@ -500,6 +518,7 @@ export class Sagasu {
 
     const fuseStart = performance.now();
     const fused = fuse(lists, { ...this.options.fusion, ...options.fusion });
+    const queryTerms = new Set(tokenize(words)).size;
     const hits: SearchHit[] = [];
     for (const hit of fused) {
       if (hits.length >= k) break;
@@ -507,7 +526,15 @@ export class Sagasu {
       if (!image) continue; // removed since the index was read
       const sources = this.store.sourcesOf(hit.id).filter((source) => !options.filterSource || options.filterSource(source));
       if (sources.length === 0) continue;
-      hits.push({ imageId: hit.id, path: sources.find((s) => s.path)?.path ?? null, score: hit.score, reasons: hit.reasons, sources, ocrText: image.ocrText });
+      hits.push({
+        imageId: hit.id,
+        path: sources.find((s) => s.path)?.path ?? null,
+        score: hit.score,
+        reasons: hit.reasons,
+        sources,
+        ocrText: image.ocrText,
+        confidence: Math.round(heuristicConfidence({ reasons: hit.reasons, queryTerms }) * 1000) / 1000,
+      });
     }
     timings.fuseMs = performance.now() - fuseStart;
     return { hits, queryText, timings };

@@ -13,6 +13,7 @@ export function hitToJson(hit: SearchHit): Record<string, unknown> {
   return {
     path: hit.path,
     score: round(hit.score, 6),
+    confidence: hit.confidence,
     reasons: Object.fromEntries(Object.entries(hit.reasons).map(([source, reason]) => [source, flattenReason(reason!)])),
     imageId: hit.imageId,
   };
@@ -33,7 +34,7 @@ export function formatHitsText(query: string, hits: SearchHit[], queryText: stri
   if (hits.length === 0) lines.push('  no match');
   hits.forEach((hit, i) => {
     const where = hit.path ?? hit.sources.map((s) => `${s.guildId}/${s.channelId}/${s.messageId}`)[0] ?? `image ${hit.imageId}`;
-    lines.push(`  ${String(i + 1).padStart(2)}. ${where}  score ${round(hit.score, 4)}`);
+    lines.push(`  ${String(i + 1).padStart(2)}. ${where}  confidence ${hit.confidence.toFixed(2)}  (score ${round(hit.score, 4)})`);
     lines.push(`      ${describeReasons(hit)}`);
   });
   return lines.join('\n') + '\n\n';

@@ -45,6 +45,25 @@ function sourceList(value: string): SourceName[] {
   return names as SourceName[];
 }
 
+function weightList(value: string): Partial<Record<SourceName, number>> {
+  const weights: Partial<Record<SourceName, number>> = {};
+  for (const part of value.split(',')) {
+    const [name, number] = part.split('=').map((s) => s.trim());
+    const weight = Number(number);
+    if (!['visual', 'text', 'hash'].includes(name ?? '') || !(weight >= 0) || !Number.isFinite(weight)) {
+      throw new InvalidArgumentError(`expected source=weight pairs like visual=1,text=1,hash=2, got "${part}".`);
+    }
+    weights[name as SourceName] = weight;
+  }
+  return weights;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number >= 0.');
+  return n;
+}
+
 function withCommonOptions(command: Command): Command {
   return command
     .addOption(new Option('--data <dir>', 'data directory').env('SAGASU_DATA').default('./data'))
@@ -113,8 +132,10 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
       .option('--text <words>', 'words to search the OCR text for (alone, or added to each image query)')
       .option('--k <n>', 'number of results per query', positiveInteger, 10)
       .option('--sources <list>', 'comma-separated sources to use: visual,text,hash', sourceList)
+      .option('--rrf-k <n>', 'reciprocal rank fusion constant (default 60)', nonNegativeNumber)
+      .option('--weights <list>', 'per-source fusion weights, e.g. visual=1,text=1,hash=2', weightList)
       .option('--json', 'one JSON object per query per line: {"query", "hits": [{"path", "score", "reasons"}]}'),
-  ).action(async (images: string[], options: CommonOptions & { text?: string; k: number; sources?: SourceName[]; json?: boolean }) => {
+  ).action(async (images: string[], options: CommonOptions & { text?: string; k: number; sources?: SourceName[]; json?: boolean; rrfK?: number; weights?: Partial<Record<SourceName, number>> }) => {
     if (images.length === 0 && !options.text?.trim()) {
       throw new CommanderError(exitCodes.usage, 'sagasu.usage', 'error: give at least one query image, or --text "words"');
     }
@@ -132,7 +153,8 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
       }
     };
     try {
-      const searchOptions = { k: options.k, scope: options.scope, ...(options.sources ? { sources: options.sources } : {}) };
+      const fusion = { ...(options.rrfK !== undefined ? { k: options.rrfK } : {}), ...(options.weights ? { weights: options.weights } : {}) };
+      const searchOptions = { k: options.k, scope: options.scope, fusion, ...(options.sources ? { sources: options.sources } : {}) };
       const queries: Array<{ label: string; image?: string }> = images.length > 0 ? images.map((image) => ({ label: image, image })) : [{ label: options.text! }];
       // One engine for every query: the model and OCR workers load once.
       for (const query of queries) {

@@ -81,6 +81,8 @@ interface Slot {
   readonly vertical: Tesseract.Worker | null;
   /** Called when a worker thread dies on its own (crash, out of memory). */
   onDeath: ((error: unknown) => void) | null;
+  /** Set once terminating: a read still under way must not send it more jobs. */
+  dead: boolean;
 }
 
 interface Job {
@@ -225,7 +227,7 @@ export class TesseractOcrEngine implements OcrEngine {
   }
 
   private async createSlot(): Promise<Slot> {
-    const slot: Slot = { horizontal: undefined as unknown as Tesseract.Worker, vertical: null, onDeath: null };
+    const slot: Slot = { horizontal: undefined as unknown as Tesseract.Worker, vertical: null, onDeath: null, dead: false };
     const make = async (langs: string): Promise<Tesseract.Worker> => {
       try {
         const worker = await Tesseract.createWorker(langs, Tesseract.OEM.LSTM_ONLY, {
@@ -301,7 +303,8 @@ export class TesseractOcrEngine implements OcrEngine {
 
   private async terminate(slot: Slot): Promise<void> {
     slot.onDeath = null;
-    await Promise.allSettled([slot.horizontal.terminate(), slot.vertical?.terminate()]);
+    slot.dead = true;
+    await Promise.allSettled([slot.horizontal, slot.vertical].map((worker) => (worker ? stopThread(worker) : undefined)));
   }
 
   /** All passes over one image on one slot. */
@@ -317,10 +320,10 @@ export class TesseractOcrEngine implements OcrEngine {
     const frame = { scale, x: 0, y: 0, width, height };
     const candidates: CandidateLine[] = [];
 
-    const horizontal = await this.pass(slot.horizontal, whole, PSM_AUTO, frame, 'horizontal', o.horizontalLanguages);
+    const horizontal = await this.pass(slot, whole, PSM_AUTO, frame, 'horizontal', o.horizontalLanguages);
     const wholeLines = [...horizontal];
     if (slot.vertical && o.verticalLanguages && !readsAsLatin(horizontal, o.skipVerticalConfidence)) {
-      wholeLines.push(...(await this.pass(slot.vertical, whole, PSM_AUTO, frame, 'vertical', o.verticalLanguages)));
+      wholeLines.push(...(await this.pass(slot, whole, PSM_AUTO, frame, 'vertical', o.verticalLanguages)));
     }
 
     const read: Box[] = [];
@@ -330,9 +333,9 @@ export class TesseractOcrEngine implements OcrEngine {
         const s = Math.min(bubble.box.w, bubble.box.h) < o.bubbleMinSide ? 2 : 1;
         const png = await greyPng(bubble.pixels, bubble.box.w, bubble.box.h, s);
         const crop = { scale: s, x: bubble.box.x, y: bubble.box.y, width, height };
-        let best = await this.pass(slot.horizontal, png, PSM_SINGLE_BLOCK, crop, 'horizontal', o.horizontalLanguages);
+        let best = await this.pass(slot, png, PSM_SINGLE_BLOCK, crop, 'horizontal', o.horizontalLanguages);
         if (slot.vertical && o.verticalLanguages && !readsAsLatin(best, o.skipVerticalConfidence)) {
-          const vertical = await this.pass(slot.vertical, png, PSM_SINGLE_VERTICAL_BLOCK, crop, 'vertical', o.verticalLanguages);
+          const vertical = await this.pass(slot, png, PSM_SINGLE_VERTICAL_BLOCK, crop, 'vertical', o.verticalLanguages);
           if (readingScore(vertical) > readingScore(best)) best = vertical;
         }
         if (best.length > 0) read.push(bubble.box);
@@ -351,15 +354,18 @@ export class TesseractOcrEngine implements OcrEngine {
 
   /** One tesseract run; returns the meaningful lines in image coordinates. */
   private async pass(
-    worker: Tesseract.Worker,
+    slot: Slot,
     png: Buffer,
     psm: string,
     frame: { scale: number; x: number; y: number; width: number; height: number },
     orientation: TextOrientation,
     language: string,
   ): Promise<OcrLine[]> {
+    assertAlive(slot);
+    const worker = (orientation === 'vertical' ? slot.vertical : slot.horizontal) as Tesseract.Worker;
     // A fixed DPI stops tesseract guessing from the PNG header and printing a warning per call.
     await worker.setParameters({ tessedit_pageseg_mode: psm as Tesseract.PSM, user_defined_dpi: '300' });
+    assertAlive(slot);
     const { data } = await worker.recognize(png, {}, { blocks: true, text: false });
     const toBox = (b: Tesseract.Bbox): Box => mapBox({ x: b.x0, y: b.y0, w: b.x1 - b.x0, h: b.y1 - b.y0 }, frame.scale, frame.x, frame.y, frame.width, frame.height);
     const lines: OcrLine[] = [];
@@ -407,6 +413,21 @@ async function greyPng(grey: Buffer, width: number, height: number, scale: numbe
   if (scale !== 1) img = img.resize({ width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)), kernel: 'cubic' });
   // Fast compression: the PNG is only a transport to the wasm worker.
   return img.png({ compressionLevel: 1 }).toBuffer();
+}
+
+/**
+ * Kills a worker's thread directly. tesseract.js's own `terminate()` nulls its handle, after which
+ * a job still being sent (a read that was under way when it timed out) fails inside an un-awaited
+ * promise: an unhandled rejection. Killed this way, such a job just never settles.
+ */
+async function stopThread(worker: Tesseract.Worker): Promise<void> {
+  const thread = (worker as unknown as { worker?: ThreadWorker | null }).worker;
+  if (thread) await thread.terminate();
+  else await worker.terminate();
+}
+
+function assertAlive(slot: Slot): void {
+  if (slot.dead) throw new SagasuError('OCR_FAILED', 'the tesseract worker was terminated');
 }
 
 function timeoutError(signal: AbortSignal | undefined): SagasuError {

@@ -73,6 +73,7 @@ describe('sagasu search --json', () => {
   it('exits 2 on bad usage', () => {
     assert.equal(sagasu('search', '--data', data).code, 2);
     assert.equal(sagasu('search', '--text', 'x', '--k', 'many', '--data', data).code, 2);
+    assert.equal(sagasu('search', '--text', 'x', '--weights', 'colour=2', '--data', data).code, 2);
     assert.equal(sagasu('frobnicate').code, 2);
   });
 });

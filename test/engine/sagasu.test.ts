@@ -241,3 +241,21 @@ describe('Sagasu.open', () => {
     );
   });
 });
+
+describe('Sagasu.forget', () => {
+  it('removes every source of a message, channel or user, and the images left without one', async () => {
+    const engine = await open(join(tempDir(), 'data'));
+    const post = async (seed: number, channelId: string, messageId: string, authorId: string) =>
+      engine.add({ bytes: await blocksPng(seed, 64, 48), scope: 'g', source: { kind: 'discord', guildId: 'g', channelId, messageId, attachmentId: `${messageId}-a`, authorId } });
+    await post(1, 'c1', 'm1', 'u1');
+    await post(2, 'c1', 'm2', 'u2');
+    await post(3, 'c2', 'm3', 'u1');
+    assert.equal(engine.forget({ guildId: 'g', messageId: 'm2' }), 1);
+    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2 });
+    assert.equal(engine.forget({ guildId: 'g', authorId: 'u1' }), 2);
+    assert.deepEqual([engine.stats().images, engine.stats().sources], [0, 0]);
+    assert.equal(engine.forget({ guildId: 'g', channelId: 'c1' }), 0);
+    assert.throws(() => engine.forget({}), /forget needs at least one of/);
+    await engine.close();
+  });
+});

@@ -6,16 +6,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import sharp from 'sharp';
+import { decodeImage } from '../../src/decoding/decode-image.js';
 import { isSagasuError } from '../../src/errors.js';
 import { TesseractOcrEngine, defaultOcrOptions } from '../../src/ocr/index.js';
 import type { DecodedImage, OcrResult } from '../../src/types.js';
 import { fixture } from '../helpers/paths.js';
 
-async function decode(file: string): Promise<DecodedImage> {
-  const { data, info } = await sharp(file).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3, original: { width: info.width, height: info.height, format: 'png', bytes: data.length } };
-}
+const decode = async (file: string): Promise<DecodedImage> => (await decodeImage(readFileSync(file))).image;
 
 const manifest = JSON.parse(readFileSync(fixture('fixtures.json'), 'utf8')) as Record<string, { words: string[]; orientation: string }>;
 

@@ -1,0 +1,110 @@
+/**
+ * Per-stage timings for indexing and querying the images in a folder.
+ *
+ *   npm run bench -- [folder] [--queries N] [--no-ocr]
+ *
+ * Indexes every image under the folder (default: the project's fixtures) into a temporary data
+ * directory, then queries with a cropped, re-compressed copy of each indexed image, and prints
+ * median / p95 / mean per stage (decode, OCR, embed, search, fuse) plus throughput and the
+ * fraction of queries whose original came back first. A benchmark, not a test: it asserts nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { Sagasu, expandPaths, type StageTimings } from '../src/sagasu.js';
+import { packageRoot } from '../src/paths.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { queries: { type: 'string', default: '50' }, 'no-ocr': { type: 'boolean', default: false } },
+});
+const folder = positionals[0] ?? join(packageRoot, 'test', 'fixtures');
+const maxQueries = Number(values.queries);
+
+const stages = ['decodeMs', 'ocrMs', 'embedMs', 'searchMs', 'fuseMs'] as const;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1) + 0.5))]!;
+}
+
+function table(title: string, samples: StageTimings[], totals: number[]): void {
+  console.log(`\n${title} (${samples.length} images)`);
+  console.log('stage        median ms    p95 ms   mean ms');
+  const row = (name: string, values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+    console.log(`${name.padEnd(10)} ${percentile(sorted, 0.5).toFixed(1).padStart(11)} ${percentile(sorted, 0.95).toFixed(1).padStart(9)} ${mean.toFixed(1).padStart(9)}`);
+  };
+  for (const stage of stages) {
+    const values = samples.map((s) => s[stage]).filter((v): v is number => typeof v === 'number');
+    if (values.length > 0) row(stage.replace('Ms', ''), values);
+  }
+  row('total', totals);
+}
+
+async function main(): Promise<void> {
+  const files = await expandPaths([folder]);
+  if (files.length === 0) throw new Error(`no images under ${folder}`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-'));
+  console.log(`sagasu bench: ${files.length} images from ${folder}; node ${process.version}; OCR ${values['no-ocr'] ? 'off' : 'on'}`);
+  const loadStart = performance.now();
+  const engine = await Sagasu.open({ dataDir, ...(values['no-ocr'] ? { ocr: false as const } : {}) });
+  // Warm up: worker start and model load are paid once per process, not per image.
+  const warm = performance.now();
+  await engine.search({ image: await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).png().toBuffer() });
+  console.log(`open ${(warm - loadStart).toFixed(0)} ms; first query (model load + OCR workers start) ${(performance.now() - warm).toFixed(0)} ms`);
+
+  const indexTimings: StageTimings[] = [];
+  const indexTotals: number[] = [];
+  const indexStart = performance.now();
+  for (const file of files) {
+    const began = performance.now();
+    try {
+      const result = await engine.addFile(file);
+      if (result.status === 'added') {
+        indexTimings.push(result.timings);
+        indexTotals.push(performance.now() - began);
+      }
+    } catch (error) {
+      console.log(`  skipped ${file}: ${(error as Error).message}`);
+    }
+  }
+  const indexSeconds = (performance.now() - indexStart) / 1000;
+  table('index, one image at a time', indexTimings, indexTotals);
+  console.log(`throughput: ${(indexTimings.length / indexSeconds).toFixed(2)} images/s sequential`);
+
+  const queryTimings: StageTimings[] = [];
+  const queryTotals: number[] = [];
+  let first = 0;
+  const queried = files.slice(0, maxQueries);
+  for (const file of queried) {
+    const image = sharp(file);
+    const { width = 0, height = 0 } = await image.metadata();
+    if (width < 8 || height < 8) continue;
+    // A crop of about 70% of the area, re-compressed: a typical "posted again" query.
+    const query = await sharp(file)
+      .extract({ left: Math.floor(width * 0.1), top: Math.floor(height * 0.1), width: Math.floor(width * 0.85), height: Math.floor(height * 0.8) })
+      .jpeg({ quality: 75 })
+      .toBuffer();
+    const began = performance.now();
+    const result = await engine.search({ image: query }, { k: 10 });
+    queryTotals.push(performance.now() - began);
+    queryTimings.push(result.timings);
+    if (result.hits[0]?.path === file) first += 1;
+  }
+  table('query (crop ~70% area, JPEG q75)', queryTimings, queryTotals);
+  console.log(`original ranked first: ${first}/${queryTimings.length} (a sanity check, not an evaluation)`);
+  const memory = process.memoryUsage();
+  console.log(`memory: rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`);
+  await engine.close();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
