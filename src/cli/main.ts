@@ -4,6 +4,7 @@ import { SagasuError, isSagasuError } from '../errors.js';
 import type { SourceName } from '../fusion/fuse.js';
 import { Sagasu, readQueryFile, type SagasuOptions, type SearchHit, type SearchResult } from '../sagasu.js';
 import { formatHitsText, hitToJson } from './format.js';
+import { registerBotCommands } from './bot-cli.js';
 
 /**
  * Exit codes scripts can rely on.
@@ -222,6 +223,7 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
     }
   });
 
+  registerBotCommands(program, output);
   return program;
 }
 

@@ -31,29 +31,26 @@ export interface TfjsRuntime {
 const require = createRequire(import.meta.url);
 
 let runtime: Promise<TfjsRuntime> | undefined;
-let runtimeRequest: BackendRequest | undefined;
 
 /**
- * Initialises TensorFlow.js once for this thread and returns it. A later call with another
- * explicit request than the first one is refused rather than silently ignored.
+ * Initialises TensorFlow.js once for this thread and returns it. A later call that explicitly
+ * asks for another backend than the running one is refused rather than silently ignored.
  */
 export function loadTfjsRuntime(request: BackendRequest = 'auto'): Promise<TfjsRuntime> {
   if (!['auto', 'wasm', 'node', 'cpu'].includes(request)) {
     return Promise.reject(new SagasuError('INVALID_OPTION', `option "backend" must be one of auto, wasm, node, cpu (got ${String(request)})`));
   }
   if (runtime === undefined) {
-    runtimeRequest = request;
     runtime = initialise(request);
     // A failed initialisation is not cached, so a caller can retry with another backend.
     runtime.catch(() => {
       runtime = undefined;
-      runtimeRequest = undefined;
     });
     return runtime;
   }
-  const first = runtimeRequest;
   return runtime.then((active) => {
-    if (request !== 'auto' && request !== first && !(request === 'node' && active.backend === 'tensorflow')) {
+    const wanted = request === 'node' ? 'tensorflow' : request;
+    if (wanted !== 'auto' && wanted !== active.backend) {
       throw new SagasuError(
         'INVALID_OPTION',
         `TensorFlow.js already runs on the "${active.backend}" backend in this thread; cannot switch to "${request}"`,

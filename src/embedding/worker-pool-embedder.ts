@@ -105,7 +105,7 @@ export class WorkerPoolEmbedder implements Embedder {
   async warmUp(): Promise<string> {
     this.#assertUsable();
     this.#start();
-    if (!this.#slots.every((slot) => slot.ready)) {
+    if (!this.#allReady()) {
       await new Promise<void>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
     }
     return this.#backend!;
@@ -154,6 +154,11 @@ export class WorkerPoolEmbedder implements Embedder {
     if (this.#failure) throw this.#failure;
   }
 
+  /** Every worker has loaded the model and none is being ended (a timed-out one awaits its replacement). */
+  #allReady(): boolean {
+    return this.#slots.every((slot) => slot.ready && !slot.ended);
+  }
+
   #start(): void {
     if (this.#started) return;
     this.#started = true;
@@ -179,7 +184,7 @@ export class WorkerPoolEmbedder implements Embedder {
         this.#startFailures = 0;
         this.#backend ??= message.backend;
         slot.worker.unref();
-        if (this.#slots.every((s) => s.ready)) this.#readyWaiters.splice(0).forEach((w) => w.resolve());
+        if (this.#allReady()) this.#readyWaiters.splice(0).forEach((w) => w.resolve());
         this.#dispatch();
         break;
       case 'fatal':

@@ -20,7 +20,7 @@ import { SagasuError, isSagasuError } from '../errors.js';
 import type { Box, DecodedImage, OcrEngine, OcrLine, OcrResult, RecognizeOptions, TextOrientation } from '../types.js';
 import { cleanText, cleanWords, hasCjk, isMeaningful, letterCount, mapBox, mergeLines, readingScore } from './lines.js';
 import { type BubbleOptions, findBubbles } from './text-regions.js';
-import { TRAINEDDATA_FLAVOUR, findLanguageData, prepareLangPath, tesseractVersion } from './traineddata.js';
+import { TRAINEDDATA_FLAVOUR, findLanguageData, prepareLangPath, tesseractVersion, validateTraineddata } from './traineddata.js';
 
 export interface OcrOptions {
   /** Worker slots (each holds a horizontal and a vertical tesseract worker). Default: one per core, at most 2. */
@@ -79,8 +79,8 @@ const PSM_SINGLE_BLOCK = '6';
 interface Slot {
   readonly horizontal: Tesseract.Worker;
   readonly vertical: Tesseract.Worker | null;
-  /** Called when a worker thread dies on its own (crash, out of memory). */
-  onDeath: ((error: unknown) => void) | null;
+  /** Ends the call under way with this error (worker thread died, engine closed). */
+  interrupt: ((error: SagasuError) => void) | null;
   /** Set once terminating: a read still under way must not send it more jobs. */
   dead: boolean;
 }
@@ -113,6 +113,8 @@ export class TesseractOcrEngine implements OcrEngine {
   private readonly queue: Job[] = [];
   private readonly starting = new Set<Promise<Slot>>();
   private closed = false;
+  private readonly languages: readonly string[];
+  private validated: Promise<void> | null = null;
 
   constructor(options: Partial<OcrOptions> = {}) {
     const o: OcrOptions = { ...defaultOcrOptions, ...options };
@@ -122,6 +124,7 @@ export class TesseractOcrEngine implements OcrEngine {
     this.options = o;
     const languages = [...o.horizontalLanguages.split('+'), ...(o.verticalLanguages ? o.verticalLanguages.split('+') : [])];
     const unique = [...new Set(languages)];
+    this.languages = unique;
     if (o.langPath === null) {
       const data = unique.map(findLanguageData);
       this.langPath = prepareLangPath(data);
@@ -152,6 +155,9 @@ export class TesseractOcrEngine implements OcrEngine {
       if (this.closed) return reject(closedError());
       const { signal } = options;
       if (signal?.aborted) return reject(timeoutError(signal));
+      if (!(image.width >= 0 && image.height >= 0 && image.data.length >= image.width * image.height * 3)) {
+        return reject(new SagasuError('CORRUPT_IMAGE', `image data holds ${image.data.length} bytes, too few for ${image.width}x${image.height} RGB`));
+      }
       const onAbort = (): void => {
         const index = this.queue.indexOf(job);
         if (index >= 0) this.queue.splice(index, 1);
@@ -170,7 +176,7 @@ export class TesseractOcrEngine implements OcrEngine {
     });
   }
 
-  /** Terminates every worker; pending and later calls reject. */
+  /** Terminates every worker; calls under way or waiting, and later calls, reject with OCR_FAILED. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -178,8 +184,10 @@ export class TesseractOcrEngine implements OcrEngine {
       job.detach();
       job.reject(closedError());
     }
+    const busy = [...this.busy];
+    for (const slot of busy) slot.interrupt?.(closedError());
     const started = await Promise.allSettled([...this.starting]);
-    const slots = [...this.idle.splice(0), ...this.busy, ...started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))];
+    const slots = [...this.idle.splice(0), ...busy, ...started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))];
     this.busy.clear();
     await Promise.all(slots.map((s) => this.terminate(s)));
   }
@@ -227,7 +235,12 @@ export class TesseractOcrEngine implements OcrEngine {
   }
 
   private async createSlot(): Promise<Slot> {
-    const slot: Slot = { horizontal: undefined as unknown as Tesseract.Worker, vertical: null, onDeath: null, dead: false };
+    // Once per engine, before any worker sees the files (see validateTraineddata for why).
+    this.validated ??= Promise.all(
+      this.languages.map((lang) => validateTraineddata(`${this.langPath}/${lang}.traineddata${this.options.gzip ? '.gz' : ''}`, this.options.gzip)),
+    ).then(() => undefined);
+    await this.validated;
+    const slot: Slot = { horizontal: undefined as unknown as Tesseract.Worker, vertical: null, interrupt: null, dead: false };
     const make = async (langs: string): Promise<Tesseract.Worker> => {
       try {
         const worker = await Tesseract.createWorker(langs, Tesseract.OEM.LSTM_ONLY, {
@@ -238,7 +251,9 @@ export class TesseractOcrEngine implements OcrEngine {
           errorHandler: () => {},
         });
         const thread = (worker as unknown as { worker?: ThreadWorker }).worker;
-        thread?.on('error', (error) => slot.onDeath?.(error));
+        const died = (cause: unknown): void => slot.interrupt?.(new SagasuError('OCR_FAILED', `tesseract worker died: ${String(cause)}`, { cause }));
+        thread?.on('error', died);
+        thread?.on('exit', (code) => died(new Error(`worker thread exited with code ${code}`)));
         return worker;
       } catch (cause) {
         throw new SagasuError('OCR_FAILED', `tesseract worker for "${langs}" failed to start: ${String(cause)}`, { cause });
@@ -263,7 +278,7 @@ export class TesseractOcrEngine implements OcrEngine {
     const finish = (replace: boolean): void => {
       settled = true;
       job.detach();
-      slot.onDeath = null;
+      slot.interrupt = null;
       job.signal?.removeEventListener('abort', onAbort);
       this.busy.delete(slot);
       if (replace) {
@@ -280,10 +295,10 @@ export class TesseractOcrEngine implements OcrEngine {
       finish(true);
       job.reject(timeoutError(job.signal));
     };
-    slot.onDeath = (error) => {
+    slot.interrupt = (error) => {
       if (settled) return;
       finish(true);
-      job.reject(new SagasuError('OCR_FAILED', `tesseract worker died: ${String(error)}`, { cause: error }));
+      job.reject(error);
     };
     job.signal?.addEventListener('abort', onAbort, { once: true });
     this.read(slot, job.image).then(
@@ -302,7 +317,7 @@ export class TesseractOcrEngine implements OcrEngine {
   }
 
   private async terminate(slot: Slot): Promise<void> {
-    slot.onDeath = null;
+    slot.interrupt = null;
     slot.dead = true;
     await Promise.allSettled([slot.horizontal, slot.vertical].map((worker) => (worker ? stopThread(worker) : undefined)));
   }

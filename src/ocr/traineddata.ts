@@ -5,6 +5,9 @@
  * tesseract.js would try a CDN and, offline, hang forever.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -86,4 +89,36 @@ export function prepareLangPath(languages: readonly LanguageData[], root: string
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Checks that a traineddata file is whole and looks like one (gzip intact, offset table sane).
+ * Needed because tesseract.js 7, given a damaged file, answers the failed init twice and the
+ * second answer throws inside its message handler: an uncaught exception that ends the process.
+ */
+export async function validateTraineddata(file: string, gzip: boolean): Promise<void> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+    if (gzip) data = await gunzipAsync(data);
+  } catch (cause) {
+    throw new SagasuError('OCR_FAILED', `traineddata file ${file} cannot be read${gzip ? ' as gzip' : ''}: ${String(cause)}`, { cause });
+  }
+  // Layout (tesseract's TessdataManager): int32 entry count, then one int64 offset per entry (-1 = absent).
+  const problem = ((): string | null => {
+    if (data.length < 12) return 'too short';
+    const entries = data.readInt32LE(0);
+    if (entries < 1 || entries > 1000 || 4 + 8 * entries > data.length) return `bad entry count ${entries}`;
+    let present = 0;
+    for (let i = 0; i < entries; i++) {
+      const offset = data.readBigInt64LE(4 + 8 * i);
+      if (offset === -1n) continue;
+      if (offset < BigInt(4 + 8 * entries) || offset > BigInt(data.length)) return `offset ${offset} out of range`;
+      present++;
+    }
+    return present === 0 ? 'no components' : null;
+  })();
+  if (problem) throw new SagasuError('OCR_FAILED', `traineddata file ${file} is damaged or not a traineddata file (${problem})`);
 }

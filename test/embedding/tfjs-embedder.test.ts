@@ -135,5 +135,5 @@ describe('close', () => {
   });
 });
 
-/** Lowest cosine between a synthetic scene and its half-size q70 JPEG copy, with a margin (see report). */
-const SELF_SIMILARITY = 0.7;
+/** Measured: 0.875-0.936 between a synthetic scene and its half-size q70 JPEG copy (8 seeds); 0.8 leaves a margin. */
+const SELF_SIMILARITY = 0.8;

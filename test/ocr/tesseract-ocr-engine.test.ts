@@ -4,7 +4,9 @@
  * (the fixtures are committed PNGs and tesseract is deterministic on the same input).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeImage } from '../../src/decoding/decode-image.js';
 import { isSagasuError } from '../../src/errors.js';
@@ -145,6 +147,12 @@ describe('TesseractOcrEngine', () => {
       assert.equal((last.reason as { code: string }).code, 'TIMEOUT');
     });
 
+    it('refuses pixel data too short for the stated size, and keeps working', async () => {
+      const image: DecodedImage = { data: Buffer.alloc(10), width: 64, height: 48, channels: 3, original: { width: 64, height: 48, format: 'raw', bytes: 10 } };
+      await rejectsWithCode(ocr.recognize(image), 'CORRUPT_IMAGE');
+      assert.equal((await ocr.recognize(await decode(fixture('text-en.png')))).lines.length, 3);
+    });
+
     it('returns an empty result for an all-white image', async () => {
       const data = Buffer.alloc(64 * 48 * 3, 255);
       const result = await ocr.recognize({ data, width: 64, height: 48, channels: 3, original: { width: 64, height: 48, format: 'raw', bytes: data.length } });
@@ -164,10 +172,38 @@ describe('TesseractOcrEngine lifecycle', () => {
       await ocr.close(); // closing twice is harmless
     });
 
+    it('rejects a call under way and one waiting in the queue', async () => {
+      const ocr = new TesseractOcrEngine({ workers: 1 });
+      await ocr.start();
+      const page = await decode(fixture('page-04.png'));
+      const running = ocr.recognize(page);
+      const waiting = ocr.recognize(page);
+      const closedError = { code: 'OCR_FAILED', message: 'sagasu: the OCR engine is closed; create a new one' };
+      const checks = [assert.rejects(running, closedError), assert.rejects(waiting, closedError)];
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await ocr.close();
+      await Promise.all(checks);
+    });
+
     it('works on an engine that never started a worker', async () => {
       const ocr = new TesseractOcrEngine();
       await ocr.close();
       await rejectsWithCode(ocr.start(), 'OCR_FAILED');
+    });
+  });
+
+  describe('start', () => {
+    it('rejects with OCR_FAILED for damaged traineddata instead of crashing the process, and so do calls', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sagasu-bad-tessdata-'));
+      try {
+        writeFileSync(join(dir, 'eng.traineddata'), Buffer.from('not a traineddata file, just text long enough'));
+        const ocr = new TesseractOcrEngine({ langPath: dir, gzip: false, horizontalLanguages: 'eng', verticalLanguages: null, workers: 1 });
+        await assert.rejects(ocr.start(), { code: 'OCR_FAILED', message: /eng\.traineddata is damaged or not a traineddata file/ });
+        await rejectsWithCode(ocr.recognize(await decode(fixture('text-en.png'))), 'OCR_FAILED');
+        await ocr.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
