@@ -92,9 +92,19 @@ export interface AddInput {
   scope?: string;
 }
 
+/** A query image already decoded, read and embedded (see `Sagasu.prepareQuery`): search it many ways at the cost of one. */
+export interface PreparedQuery {
+  readonly decoded: DecodedWithHashes;
+  readonly ocr: OcrResult | undefined;
+  readonly embedding: Float32Array;
+  readonly timings: StageTimings;
+}
+
 export interface SearchQuery {
   /** A query image (its OCR text and vector are searched). */
   image?: Buffer;
+  /** A query image prepared earlier; takes the place of `image`. */
+  prepared?: PreparedQuery;
   /** Words to search the OCR text for, alone or added to the image's own text. */
   text?: string;
 }
@@ -460,6 +470,14 @@ export class Sagasu {
     return removed;
   }
 
+  /** Decodes, reads and embeds a query image once, for several searches (other sources, scopes, fusion settings). */
+  async prepareQuery(image: Buffer, options: { ocr?: boolean } = {}): Promise<PreparedQuery> {
+    this.assertOpen();
+    const timings: StageTimings = {};
+    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings);
+    return { ...analysis, timings };
+  }
+
   /**
    * Removes every source matching all the given fields (e.g. one Discord message, a channel, a
    * guild, or everything one user posted), and the images left without a source, from the store
@@ -480,7 +498,7 @@ export class Sagasu {
    */
   async search(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
     this.assertOpen();
-    if (!query.image && !query.text?.trim()) throw new SagasuError('INVALID_OPTION', 'a search needs an image or some text');
+    if (!query.image && !query.prepared && !query.text?.trim()) throw new SagasuError('INVALID_OPTION', 'a search needs an image or some text');
     const k = options.k ?? 10;
     if (!Number.isInteger(k) || k < 1 || k > 1000) throw new SagasuError('INVALID_OPTION', `k must be a whole number from 1 to 1000, got ${k}`);
     const scope = options.scope ?? this.options.scope;
@@ -492,10 +510,13 @@ export class Sagasu {
     let queryText = '';
 
     let analysis: Analysis | undefined;
-    if (query.image) {
+    if (query.prepared) {
+      analysis = query.prepared;
+      Object.assign(timings, query.prepared.timings);
+    } else if (query.image) {
       analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings);
-      queryText = analysis.ocr?.text ?? '';
     }
+    if (analysis && wanted.has('text')) queryText = analysis.ocr?.text ?? '';
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
       const hits = this.vectorIndex.search(analysis.embedding, candidates, inScope);

@@ -3,8 +3,8 @@ export class UserRateLimiter {
   private readonly events = new Map<string, number[]>();
 
   constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
+    readonly limit: number,
+    readonly windowMs: number,
   ) {}
 
   /** Counts an event for the user if allowed; otherwise says how long until the next one is. */

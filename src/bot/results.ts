@@ -145,7 +145,7 @@ export async function runSearch(interaction: SearchInteraction, context: BotCont
   const allowed = context.limiter.take(interaction.user.id);
   if (!allowed.ok) {
     await interaction.reply({
-      content: `You are searching too often: at most ${config.rateLimit.searches} searches per ${Math.round(config.rateLimit.windowMs / 1000)} s. Try again in ${Math.ceil(allowed.retryAfterMs / 1000)} s.`,
+      content: `You are searching too often: at most ${context.limiter.limit} search${context.limiter.limit === 1 ? '' : 'es'} per ${Math.round(context.limiter.windowMs / 1000)} s. Try again in ${Math.ceil(allowed.retryAfterMs / 1000)} s.`,
       flags: MessageFlags.Ephemeral,
     });
     return;

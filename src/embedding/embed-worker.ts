@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isSagasuError } from '../errors.js';
 import { featuresFromPixels, type PoolingSpec } from './features.js';
 import { loadMobileNetV2 } from './mobilenet-v2.js';
-import type { BackendRequest } from './tfjs-runtime.js';
+import type { ActiveBackend, BackendRequest } from './tfjs-runtime.js';
 
 /** What the pool passes as `workerData`. */
 export interface EmbedWorkerData {
@@ -18,7 +18,7 @@ export interface EmbedWorkerData {
 export type ToWorker = { type: 'embed'; id: number; pixels: Uint8Array };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; loadMs: number }
+  | { type: 'ready'; backend: ActiveBackend; loadMs: number }
   | { type: 'fatal'; message: string; code: string }
   | { type: 'result'; id: number; vector: Float32Array }
   | { type: 'error'; id: number; message: string; code: string };

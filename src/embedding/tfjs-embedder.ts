@@ -57,11 +57,6 @@ export class TfjsEmbedder implements Embedder {
     return (await this.#model()).runtime.backend;
   }
 
-  /** The backend in use (loads the model if needed). */
-  async backend(): Promise<ActiveBackend> {
-    return this.warmUp();
-  }
-
   /** A unit-length Float32Array of {@link dimension} values. Rejects with EMBED_FAILED. */
   async embed(image: DecodedImage): Promise<Float32Array> {
     const model = await this.#model();

@@ -5,6 +5,7 @@ import type { DecodedImage, Embedder } from '../types.js';
 import type { EmbedWorkerData, FromWorker, ToWorker } from './embed-worker.js';
 import { mobileNetV2ModelId, resizeForModel, validatePooling } from './features.js';
 import { MOBILENET_V2_CHANNELS, nsfwjsVersion } from './mobilenet-v2.js';
+import type { ActiveBackend } from './tfjs-runtime.js';
 import { defaultEmbedderOptions, stripUndefined, type TfjsEmbedderOptions } from './tfjs-embedder.js';
 
 export interface WorkerPoolEmbedderOptions extends TfjsEmbedderOptions {
@@ -83,7 +84,7 @@ export class WorkerPoolEmbedder implements Embedder {
   #started = false;
   #closed = false;
   #failure: SagasuError | undefined;
-  #backend: string | undefined;
+  #backend: ActiveBackend | undefined;
   #readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(options: WorkerPoolEmbedderOptions = {}) {
@@ -102,7 +103,7 @@ export class WorkerPoolEmbedder implements Embedder {
   }
 
   /** Starts every worker and waits until all have loaded the model; resolves to the backend they use. */
-  async warmUp(): Promise<string> {
+  async warmUp(): Promise<ActiveBackend> {
     this.#assertUsable();
     this.#start();
     if (!this.#allReady()) {

@@ -753,7 +753,9 @@ export class DiscordTestServer {
 
   /** A button click on a stored message (for example one the bot sent). */
   invokeButton(input: { guildId: string; channelId: string; userId: string; customId: string; messageId: string }): InvokedInteraction {
-    const message = this.requireMessage(input.channelId, input.messageId);
+    // Buttons on ephemeral messages can be clicked too (they live outside channel history).
+    const ephemeral = this.ephemeralMessages.get(input.messageId);
+    const message = ephemeral && ephemeral.channelId === input.channelId ? ephemeral : this.requireMessage(input.channelId, input.messageId);
     return this.invoke(3, input, { custom_id: input.customId, component_type: 2 }, message);
   }
 

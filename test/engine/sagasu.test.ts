@@ -259,3 +259,26 @@ describe('Sagasu.forget', () => {
     await engine.close();
   });
 });
+
+describe('Sagasu.prepareQuery', () => {
+  it('reads and embeds once, then searches with any sources at no further model cost', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const embedder = new ThumbnailEmbedder();
+    const ocr = new SizeKeyedOcr(ocrText);
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder });
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const prepared = await engine.prepareQuery(await blocksPng(1, 64, 48));
+    const calls = [embedder.calls, ocr.calls];
+    const visual = await engine.search({ prepared }, { sources: ['visual'] });
+    const text = await engine.search({ prepared }, { sources: ['text'] });
+    const fused = await engine.search({ prepared });
+    assert.deepEqual([embedder.calls, ocr.calls], calls);
+    assert.deepEqual(Object.keys(visual.hits[0]!.reasons), ['visual']);
+    assert.deepEqual(text.hits.map((hit) => hit.path), [join(dir, 'gallery', 'a.png')]);
+    assert.equal(visual.queryText, '');
+    assert.equal(fused.queryText, 'WHERE IS THE LIGHTHOUSE');
+    assert.equal(fused.hits[0]!.path, join(dir, 'gallery', 'a.png'));
+    await engine.close();
+  });
+});
