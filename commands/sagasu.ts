@@ -43,8 +43,9 @@ export const data = new SlashCommandBuilder()
   .addSubcommand((c) => c.setName('status').setDescription('What is indexed and what is waiting'));
 
 function pickChannel(interaction: ChatInputCommandInteraction<'cached'>): GuildBasedChannel | null {
-  const chosen = interaction.options.getChannel('channel');
-  return chosen ? interaction.guild.channels.cache.get(chosen.id) ?? null : interaction.channel;
+  // The raw id is enough: the guild's channels (and active threads) are cached.
+  const chosen = interaction.options.get('channel')?.value;
+  return typeof chosen === 'string' ? (interaction.guild.channels.cache.get(chosen) ?? null) : interaction.channel;
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, context: BotContext): Promise<void> {

@@ -251,8 +251,9 @@ export class Sagasu {
         }
       }
       index.seq = lastSeq;
-      if (index.count !== keys.length) {
-        this.logger.warn(`${name} index holds ${index.count} images, the store ${keys.length}; rebuilding it`);
+      // Consistency check: the index must hold exactly the store's images (same count, all present).
+      if (index.count !== keys.length || keys.some(({ id }) => !index.has(id))) {
+        this.logger.warn(`${name} index disagrees with the store (${index.count} vs ${keys.length} images); rebuilding it`);
         index.clear();
         for (const image of this.store.iterateImages()) apply(image);
         index.seq = lastSeq;
@@ -561,6 +562,20 @@ export class Sagasu {
     return { hits, queryText, timings };
   }
 
+  /**
+   * Compares each index with the store: the store's ids an index lacks, and how many entries an
+   * index holds beyond the store's. Empty / 0 everywhere: every committed image is in every index.
+   */
+  checkConsistency(): Record<'text' | 'vector' | 'hash', { missing: number[]; extra: number }> {
+    this.assertOpen();
+    const ids = this.store.imageKeys().map((key) => key.id);
+    const report = (index: { has(id: number): boolean; count: number }) => {
+      const missing = ids.filter((id) => !index.has(id));
+      return { missing, extra: Math.max(0, index.count - (ids.length - missing.length)) };
+    };
+    return { text: report(this.textIndex), vector: report(this.vectorIndex), hash: report(this.hashIndex) };
+  }
+
   stats(): {
     dataDir: string;
     images: number;
@@ -582,6 +597,16 @@ export class Sagasu {
       ocrId: this.ocr === false ? 'none' : this.ocr.id,
       indexes: { text: this.textIndex.count, vector: this.vectorIndex.count, hash: this.hashIndex.count },
     };
+  }
+
+  /**
+   * Writes a consistent copy of the store to `destination` while the engine runs. The store is
+   * all a restore needs: put the copy as `sagasu.db` in an empty data directory and open it; the
+   * indexes are rebuilt from it.
+   */
+  async backup(destination: string): Promise<void> {
+    this.assertOpen();
+    await this.store.backup(destination);
   }
 
   /** Snapshots the derived indexes so the next start loads them instead of replaying the store. */

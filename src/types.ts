@@ -40,12 +40,24 @@ export interface OcrLine {
   /** The tesseract language string the line was read with, e.g. "eng+jpn" or "jpn_vert". */
   readonly language: string;
   readonly words: readonly OcrWord[];
+  /** Index into `OcrResult.regions` of the region this line was read from; absent for whole-image reads. */
+  readonly region?: number;
+}
+
+/** A part of the image OCR read on its own (a text block or a speech bubble). */
+export interface OcrRegion {
+  readonly box: Box;
+  /** 'block': lettering grouped from glyph shapes; 'bubble': a closed bright speech bubble. */
+  readonly kind: 'block' | 'bubble';
+  readonly orientation: TextOrientation;
 }
 
 export interface OcrResult {
   /** All kept lines joined by newlines: what the text index sees. */
   readonly text: string;
   readonly lines: readonly OcrLine[];
+  /** Regions that yielded text, in the order their lines' `region` refers to. Absent from older results. */
+  readonly regions?: readonly OcrRegion[];
 }
 
 export interface RecognizeOptions {

@@ -125,8 +125,9 @@ export class Backfiller {
 
   private async finish(record: BackfillRecord, note = ''): Promise<BackfillRecord> {
     record.done = true;
-    this.options.state.saveBackfill(record);
+    // Reported before it is saved as done: a restart in between reports again rather than never.
     await this.report(record, note);
+    this.options.state.saveBackfill(record);
     return record;
   }
 

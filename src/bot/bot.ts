@@ -278,9 +278,10 @@ export async function startBot(config: BotConfig, options: StartBotOptions = {})
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        await backfill.stop();
+        // Ask the walks to stop first, then skip the waiting jobs they may be blocked on.
+        const walks = backfill.stop();
         await queue.close();
-        await backfill.stop();
+        await walks;
         await client!.destroy();
         state!.close();
         if (ownsEngine) await engine.close();

@@ -5,6 +5,8 @@ import type { SourceName } from '../fusion/fuse.js';
 import { Sagasu, readQueryFile, type SagasuOptions, type SearchHit, type SearchResult } from '../sagasu.js';
 import { formatHitsText, hitToJson } from './format.js';
 import { registerBotCommands } from './bot-cli.js';
+import { registerEvalCommand } from './eval-cli.js';
+import { registerEvalOcrCommand } from './eval-ocr-cli.js';
 
 /**
  * Exit codes scripts can rely on.
@@ -90,10 +92,11 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
       .command('index')
       .description('index image files and folders (recursively); files that fail are reported and skipped')
       .argument('<paths...>', 'image files or folders')
-      .option('--json', 'print the summary as JSON'),
-  ).action(async (paths: string[], options: CommonOptions & { json?: boolean }) => {
+      .option('--json', 'print the summary as JSON')
+      .option('--jsonl', 'print one JSON line per file once it is committed ({"path","status","imageId"} or {"path","error"}), then {"summary": ...}'),
+  ).action(async (paths: string[], options: CommonOptions & { json?: boolean; jsonl?: boolean }) => {
     const engine = await openEngine(options);
-    const bar = output.isTTY && !options.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'indexing [{bar}] {value}/{total} {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    const bar = output.isTTY && !options.json && !options.jsonl ? new cliProgress.SingleBar({ stream: process.stderr, format: 'indexing [{bar}] {value}/{total} {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     let started = false;
     try {
       const summary = await engine.indexPaths(paths, {
@@ -103,6 +106,13 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
             started = true;
           }
           bar?.update(event.done, { file: event.path.slice(-40) });
+          if (options.jsonl) {
+            const line = event.error
+              ? { path: event.path, error: { code: event.error.code, message: event.error.message } }
+              : { path: event.path, status: event.result!.status, imageId: event.result!.imageId };
+            output.out(JSON.stringify(line) + '\n');
+            return;
+          }
           if (event.error) {
             if (bar) bar.stop();
             output.err(`${event.path}: ${event.error.message}\n`);
@@ -111,7 +121,8 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
         },
       });
       bar?.stop();
-      if (options.json) output.out(JSON.stringify(summary) + '\n');
+      if (options.jsonl) output.out(JSON.stringify({ summary }) + '\n');
+      else if (options.json) output.out(JSON.stringify(summary) + '\n');
       else {
         output.out(
           `indexed ${summary.total} file(s) in ${summary.seconds.toFixed(1)} s: ${summary.added} added, ${summary.linked} linked, ` +
@@ -224,6 +235,50 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
   });
 
   registerBotCommands(program, output);
+  registerEvalOcrCommand(program, output);
+  registerEvalCommand(program, output);
+  withCommonOptions(
+    program
+      .command('forget')
+      .description('remove everything indexed from a Discord guild, channel or user (or a whole scope), from the store and every index')
+      .option('--guild <id>', 'a guild id')
+      .option('--channel <id>', 'a channel id')
+      .option('--user <id>', 'the author of the messages')
+      .option('--all-in-scope', 'everything in --scope'),
+  ).action(async (options: CommonOptions & { guild?: string; channel?: string; user?: string; allInScope?: boolean }) => {
+    if (!options.guild && !options.channel && !options.user && !options.allInScope) {
+      throw new CommanderError(exitCodes.usage, 'sagasu.usage', 'error: name at least one of --guild, --channel, --user, --all-in-scope');
+    }
+    const engine = await openEngine(options, { ocr: false });
+    try {
+      const removed = engine.forget({
+        ...(options.guild ? { guildId: options.guild } : {}),
+        ...(options.channel ? { channelId: options.channel } : {}),
+        ...(options.user ? { authorId: options.user } : {}),
+        ...(options.allInScope ? { scope: options.scope } : {}),
+      });
+      output.out(`forgot ${removed} source(s)\n`);
+      setExitCode(removed > 0 ? exitCodes.ok : exitCodes.notFound);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  withCommonOptions(
+    program
+      .command('backup')
+      .description('write a consistent copy of the store: all a restore needs (the data directory must not be in use by another process)')
+      .argument('<file>', 'where to write the copy (e.g. backup/sagasu.db)'),
+  ).action(async (file: string, options: CommonOptions) => {
+    const engine = await openEngine(options, { ocr: false });
+    try {
+      await engine.backup(file);
+      output.out(`backed up ${engine.stats().images} image(s) to ${file}\n`);
+    } finally {
+      await engine.close();
+    }
+  });
+
   return program;
 }
 

@@ -98,6 +98,9 @@ export class VectorIndex {
 
   remove(id: number): boolean {
     if (!this.live.has(id)) return false;
+    // hnswlib keeps a deleted point's data until its slot is reused: overwrite it first, so a
+    // forgotten image's vector does not survive in memory or in the next snapshot.
+    this.hnsw.addPoint(new Array<number>(this.dimension).fill(0), id);
     this.hnsw.markDelete(id);
     this.live.delete(id);
     return true;

@@ -84,7 +84,8 @@ export function mergeLines(candidates: readonly (OcrLine & { region: number })[]
     if (line.region !== 0 && (!a || line.box.y < a.y)) anchors.set(line.region, line.box);
   }
   const anchor = (l: OcrLine & { region: number }): Box => (l.region === 0 ? l.box : (anchors.get(l.region) as Box));
-  return kept.sort((a, b) => readingOrder(a, b, anchor)).map(({ region: _region, ...line }) => line);
+  // Region numbers are 1-based here (0 = whole image) and become 0-based indices into OcrResult.regions.
+  return kept.sort((a, b) => readingOrder(a, b, anchor)).map(({ region, ...line }) => (region > 0 ? { ...line, region: region - 1 } : line));
 }
 
 /** Region by region (top to bottom); within one, horizontal lines top to bottom, vertical columns right to left. */

@@ -17,8 +17,9 @@ import type { Worker as ThreadWorker } from 'node:worker_threads';
 import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
 import { SagasuError, isSagasuError } from '../errors.js';
-import type { Box, DecodedImage, OcrEngine, OcrLine, OcrResult, RecognizeOptions, TextOrientation } from '../types.js';
+import type { Box, DecodedImage, OcrEngine, OcrLine, OcrRegion, OcrResult, RecognizeOptions, TextOrientation } from '../types.js';
 import { cleanText, cleanWords, hasCjk, isMeaningful, letterCount, mapBox, mergeLines, readingScore } from './lines.js';
+import { type BlockCropOptions, type TextBlockOptions, cropBlock, findTextBlocks } from './text-blocks.js';
 import { type BubbleOptions, findBubbles } from './text-regions.js';
 import { TRAINEDDATA_FLAVOUR, findLanguageData, prepareLangPath, tesseractVersion, validateTraineddata } from './traineddata.js';
 
@@ -43,7 +44,30 @@ export interface OcrOptions {
   readonly maxSide: number;
   /** Whole images with a longer side below this are upscaled (at most 3x): tesseract misses small glyphs. Default 500. */
   readonly minSide: number;
-  /** Speech-bubble detection options, or `false` to read whole images only. Default: `defaultBubbleOptions`. */
+  /**
+   * Text-block detection (lettering on light ground, see text-blocks.ts), or `false` to skip it.
+   * Each block is read on its own in the direction its layout shows. Default: `defaultTextBlockOptions`.
+   */
+  readonly textBlocks: Partial<TextBlockOptions> | false;
+  /** How blocks are cut out and enlarged for OCR. Default: `defaultBlockCropOptions`. */
+  readonly blockCrop: Partial<BlockCropOptions>;
+  /** At most this many regions (blocks and bubbles) are read per image: bounds OCR time. Default 16. */
+  readonly maxRegions: number;
+  /** At most this many pixels (after enlarging) are read in regions per image. Default 2,000,000. */
+  readonly maxRegionPixels: number;
+  /**
+   * When the whole image is also read as vertical text: 'always', 'fallback' (only when no region
+   * was found; the pass is slow and regions read vertical lettering better), or 'never'. Default 'fallback'.
+   */
+  readonly wholeImageVertical: 'always' | 'fallback' | 'never';
+  /**
+   * When the whole image is read as horizontal text (automatic layout), which finds text the block
+   * finder misses (light on dark, on coloured ground): 'always'; 'fallback', only when no region was
+   * found; or 'auto', unless most regions found are vertical lettering (a manga page, where this
+   * pass adds little and costs ~0.5 s). Default 'auto'.
+   */
+  readonly wholeImageHorizontal: 'always' | 'auto' | 'fallback';
+  /** Speech-bubble detection options, or `false` to skip bubbles. Default: `defaultBubbleOptions`. */
   readonly bubbles: Partial<BubbleOptions> | false;
   /** Bubble crops with a shorter side below this are upscaled 2x. Default 100. */
   readonly bubbleMinSide: number;
@@ -65,6 +89,12 @@ export const defaultOcrOptions: OcrOptions = {
   minConfidence: 60,
   maxSide: 2400,
   minSide: 500,
+  textBlocks: {},
+  blockCrop: {},
+  maxRegions: 16,
+  maxRegionPixels: 2_000_000,
+  wholeImageVertical: 'fallback',
+  wholeImageHorizontal: 'auto',
   bubbles: {},
   bubbleMinSide: 100,
   skipVerticalConfidence: 85,
@@ -94,6 +124,19 @@ interface Job {
 }
 
 type CandidateLine = OcrLine & { region: number };
+
+/** A region about to be read: its PNG (enlarged by `scale`, then padded by `pad` white pixels) and direction. */
+interface RegionPlan {
+  readonly box: Box;
+  readonly kind: OcrRegion['kind'];
+  readonly orientation: TextOrientation | 'unknown';
+  readonly png: Buffer;
+  readonly scale: number;
+  readonly pad: number;
+}
+
+/** White border around region crops: tesseract misreads glyphs touching the image edge. */
+const PAD = 12;
 
 /**
  * A pool of tesseract.js workers behind a queue, started lazily on first use (or by `start()`),
@@ -326,45 +369,85 @@ export class TesseractOcrEngine implements OcrEngine {
   private async read(slot: Slot, image: DecodedImage): Promise<OcrResult> {
     const o = this.options;
     const { width, height } = image;
-    if (width < 1 || height < 1) return { text: '', lines: [] };
+    if (width < 1 || height < 1) return { text: '', lines: [], regions: [] };
     const grey = await sharp(image.data, { raw: { width, height, channels: 3 } }).greyscale().raw().toBuffer();
 
     const longest = Math.max(width, height);
     const scale = longest > o.maxSide ? o.maxSide / longest : longest < o.minSide ? Math.min(3, o.minSide / longest) : 1;
     const whole = await greyPng(grey, width, height, scale);
     const frame = { scale, x: 0, y: 0, width, height };
-    const candidates: CandidateLine[] = [];
+    const vertical = slot.vertical && o.verticalLanguages ? o.verticalLanguages : null;
 
-    const horizontal = await this.pass(slot, whole, PSM_AUTO, frame, 'horizontal', o.horizontalLanguages);
-    const wholeLines = [...horizontal];
-    if (slot.vertical && o.verticalLanguages && !readsAsLatin(horizontal, o.skipVerticalConfidence)) {
-      wholeLines.push(...(await this.pass(slot, whole, PSM_AUTO, frame, 'vertical', o.verticalLanguages)));
-    }
-
-    const read: Box[] = [];
-    if (o.bubbles !== false) {
-      const bubbles = findBubbles(grey, width, height, o.bubbles);
-      for (const bubble of bubbles) {
-        const s = Math.min(bubble.box.w, bubble.box.h) < o.bubbleMinSide ? 2 : 1;
-        const png = await greyPng(bubble.pixels, bubble.box.w, bubble.box.h, s);
-        const crop = { scale: s, x: bubble.box.x, y: bubble.box.y, width, height };
-        let best = await this.pass(slot, png, PSM_SINGLE_BLOCK, crop, 'horizontal', o.horizontalLanguages);
-        if (slot.vertical && o.verticalLanguages && !readsAsLatin(best, o.skipVerticalConfidence)) {
-          const vertical = await this.pass(slot, png, PSM_SINGLE_VERTICAL_BLOCK, crop, 'vertical', o.verticalLanguages);
-          if (readingScore(vertical) > readingScore(best)) best = vertical;
-        }
-        if (best.length > 0) read.push(bubble.box);
-        candidates.push(...best.map((l) => ({ ...l, region: read.length })));
+    // Regions: text blocks (lettering on light ground), read one by one in their own direction.
+    const plans: RegionPlan[] = [];
+    if (o.textBlocks !== false) {
+      let pixels = 0;
+      for (const block of findTextBlocks(grey, width, height, o.textBlocks)) {
+        if (plans.length >= o.maxRegions) break;
+        const crop = cropBlock(grey, width, height, block, o.blockCrop);
+        const cost = crop.box.w * crop.box.h * crop.scale * crop.scale;
+        if (pixels + cost > o.maxRegionPixels) continue;
+        pixels += cost;
+        const orientation = vertical ? block.orientation : 'horizontal';
+        plans.push({ box: crop.box, kind: 'block', orientation, png: await greyPng(crop.pixels, crop.box.w, crop.box.h, crop.scale, PAD), scale: crop.scale, pad: PAD });
       }
     }
-    // A bubble read on its own, with both directions compared on a clean crop, beats what the
-    // whole-image passes made of the same spot.
-    for (const line of wholeLines) {
-      if (!read.some((b) => contains(b, centre(line.box)))) candidates.push({ ...line, region: 0 });
+    // Speech bubbles (closed bright outlines) not already covered by a block.
+    if (o.bubbles !== false) {
+      for (const bubble of findBubbles(grey, width, height, o.bubbles)) {
+        if (plans.length >= o.maxRegions) break;
+        if (plans.some((p) => contains(bubble.box, centre(p.box)))) continue;
+        const s = Math.min(bubble.box.w, bubble.box.h) < o.bubbleMinSide ? 2 : 1;
+        plans.push({ box: bubble.box, kind: 'bubble', orientation: vertical ? 'unknown' : 'horizontal', png: await greyPng(bubble.pixels, bubble.box.w, bubble.box.h, s), scale: s, pad: 0 });
+      }
     }
 
+    // The two workers of a slot run at once: horizontal reads on one, vertical reads on the other.
+    const horizontalReads = new Map<RegionPlan, OcrLine[]>();
+    const verticalReads = new Map<RegionPlan, OcrLine[]>();
+    const regionFrame = (p: RegionPlan) => ({ scale: p.scale, x: p.box.x, y: p.box.y, width, height, pad: p.pad });
+    const horizontalChain = (async () => {
+      const verticalShare = plans.filter((p) => p.orientation === 'vertical').length / Math.max(1, plans.length);
+      const readWhole = o.wholeImageHorizontal === 'always' || plans.length === 0 || (o.wholeImageHorizontal === 'auto' && verticalShare < 0.5);
+      const lines = readWhole ? await this.pass(slot, whole, PSM_AUTO, frame, 'horizontal', o.horizontalLanguages) : [];
+      for (const p of plans) {
+        if (p.orientation === 'vertical') continue;
+        horizontalReads.set(p, await this.pass(slot, p.png, PSM_SINGLE_BLOCK, regionFrame(p), 'horizontal', o.horizontalLanguages));
+      }
+      return lines;
+    })();
+    const verticalChain = (async () => {
+      if (!vertical) return [];
+      for (const p of plans) {
+        if (p.orientation === 'horizontal') continue;
+        verticalReads.set(p, await this.pass(slot, p.png, PSM_SINGLE_VERTICAL_BLOCK, regionFrame(p), 'vertical', vertical));
+      }
+      // Vertical text outside every region (e.g. on dark ground) is looked for on the whole image
+      // only when regions did not already explain the image, as this pass is the slowest.
+      if (o.wholeImageVertical === 'always' || (o.wholeImageVertical === 'fallback' && plans.length === 0)) {
+        return this.pass(slot, whole, PSM_AUTO, frame, 'vertical', vertical);
+      }
+      return [];
+    })();
+    const [wholeHorizontal, wholeVertical] = await Promise.all([horizontalChain, verticalChain]);
+
+    const regions: OcrRegion[] = [];
+    const candidates: CandidateLine[] = [];
+    for (const p of plans) {
+      const h = horizontalReads.get(p) ?? [];
+      const v = verticalReads.get(p) ?? [];
+      let best = p.orientation === 'vertical' ? v : p.orientation === 'horizontal' ? h : readingScore(v) > readingScore(h) ? v : h;
+      if (p.orientation === 'unknown' && readsAsLatin(h, o.skipVerticalConfidence)) best = h;
+      if (best.length === 0) continue;
+      regions.push({ box: p.box, kind: p.kind, orientation: best[0]?.orientation ?? 'horizontal' });
+      candidates.push(...best.map((l) => ({ ...l, region: regions.length })));
+    }
+    // A region read on its own, in its own direction, beats what a whole-image pass made of the same spot.
+    for (const line of [...wholeHorizontal, ...wholeVertical]) {
+      if (!regions.some((r) => contains(r.box, centre(line.box)))) candidates.push({ ...line, region: 0 });
+    }
     const lines = mergeLines(candidates);
-    return { text: lines.map((l) => l.text).join('\n'), lines };
+    return { text: lines.map((l) => l.text).join('\n'), lines, regions };
   }
 
   /** One tesseract run; returns the meaningful lines in image coordinates. */
@@ -372,7 +455,7 @@ export class TesseractOcrEngine implements OcrEngine {
     slot: Slot,
     png: Buffer,
     psm: string,
-    frame: { scale: number; x: number; y: number; width: number; height: number },
+    frame: { scale: number; x: number; y: number; width: number; height: number; pad?: number },
     orientation: TextOrientation,
     language: string,
   ): Promise<OcrLine[]> {
@@ -382,7 +465,9 @@ export class TesseractOcrEngine implements OcrEngine {
     await worker.setParameters({ tessedit_pageseg_mode: psm as Tesseract.PSM, user_defined_dpi: '300' });
     assertAlive(slot);
     const { data } = await worker.recognize(png, {}, { blocks: true, text: false });
-    const toBox = (b: Tesseract.Bbox): Box => mapBox({ x: b.x0, y: b.y0, w: b.x1 - b.x0, h: b.y1 - b.y0 }, frame.scale, frame.x, frame.y, frame.width, frame.height);
+    const pad = frame.pad ?? 0;
+    const toBox = (b: Tesseract.Bbox): Box =>
+      mapBox({ x: b.x0 - pad, y: b.y0 - pad, w: b.x1 - b.x0, h: b.y1 - b.y0 }, frame.scale, frame.x, frame.y, frame.width, frame.height);
     const lines: OcrLine[] = [];
     for (const block of data.blocks ?? []) {
       for (const paragraph of block.paragraphs) {
@@ -423,9 +508,11 @@ function readsAsLatin(lines: readonly OcrLine[], minConfidence: number): boolean
 const centre = (b: Box): { x: number; y: number } => ({ x: b.x + b.w / 2, y: b.y + b.h / 2 });
 const contains = (b: Box, p: { x: number; y: number }): boolean => p.x >= b.x && p.x <= b.x + b.w && p.y >= b.y && p.y <= b.y + b.h;
 
-async function greyPng(grey: Buffer, width: number, height: number, scale: number): Promise<Buffer> {
+async function greyPng(grey: Buffer, width: number, height: number, scale: number, pad = 0): Promise<Buffer> {
   let img = sharp(grey, { raw: { width, height, channels: 1 } });
   if (scale !== 1) img = img.resize({ width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)), kernel: 'cubic' });
+  // sharp applies extend after resize, so the border is `pad` pixels at the enlarged scale.
+  if (pad > 0) img = img.extend({ top: pad, bottom: pad, left: pad, right: pad, background: '#ffffff' });
   // Fast compression: the PNG is only a transport to the wasm worker.
   return img.png({ compressionLevel: 1 }).toBuffer();
 }

@@ -1,3 +1,5 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DatabaseHandle, Statement } from 'better-sqlite3';
 import { SagasuError } from '../errors.js';
@@ -224,11 +226,13 @@ export class SqliteStore {
       throw new SagasuError('NOT_FOUND', `cannot open the store ${file}: ${(error as Error).message}`, { cause: error });
     }
     try {
+      lockExclusively(db, file);
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a process crash (kill -9); only an OS crash can lose the last commits.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
+      // Deleted rows (OCR text, hashes, embeddings) are overwritten, not left in free pages.
+      db.pragma('secure_delete = ON');
       db.exec(schema);
       const get = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
       const version = get('schema_version');
@@ -257,13 +261,30 @@ export class SqliteStore {
       }
     } catch (error) {
       db.close();
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw lockedError(file, error);
       throw error;
     }
+    writeOwner(file);
     return new SqliteStore(file, db, identity);
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // Fold the write-ahead log into the main file: a backup of sagasu.db alone is then complete,
+    // and pages of deleted records do not linger in the log.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+    rmSync(ownerFile(this.file), { force: true });
+  }
+
+  /** Copies the store to `destination` while it is in use (SQLite online backup). */
+  async backup(destination: string): Promise<void> {
+    await this.db.backup(destination);
+  }
+
+  /** Folds the write-ahead log into the main file (see close). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Runs `fn` in one transaction: all its writes land together or not at all. */
@@ -439,6 +460,48 @@ export class SqliteStore {
     const sources = this.db.prepare('SELECT COUNT(*) AS n FROM sources').get() as { n: number };
     return { images: images.n, sources: sources.n, scopes: images.scopes, ocrCharacters: images.chars, bytes: images.bytes };
   }
+}
+
+/**
+ * One process per data directory: SQLite's exclusive locking mode holds an OS file lock for as
+ * long as the connection is open, and the OS releases it when the process dies (even by kill -9),
+ * so a crashed process never leaves a stale lock behind, unlike a pid or mkdir lock file.
+ */
+function lockExclusively(db: DatabaseHandle, file: string): void {
+  db.pragma('busy_timeout = 250');
+  db.pragma('locking_mode = EXCLUSIVE');
+  try {
+    db.exec('BEGIN EXCLUSIVE; COMMIT;');
+  } catch (error) {
+    throw lockedError(file, error);
+  }
+  db.pragma('busy_timeout = 5000');
+}
+
+const ownerFile = (file: string) => `${file}.owner.json`;
+
+/** Who holds the lock, for the message another process shows (informative only: the lock is the OS's). */
+function writeOwner(file: string): void {
+  try {
+    writeFileSync(ownerFile(file), JSON.stringify({ pid: process.pid, since: new Date().toISOString(), argv: process.argv.slice(1, 4) }));
+  } catch {
+    // Informative only.
+  }
+}
+
+function lockedError(file: string, cause: unknown): SagasuError {
+  let owner = '';
+  try {
+    const info = JSON.parse(readFileSync(ownerFile(file), 'utf8')) as { pid: number; since: string };
+    owner = ` (process ${info.pid}, since ${info.since})`;
+  } catch {
+    // No owner file: say nothing more.
+  }
+  return new SagasuError(
+    'LOCKED',
+    `the data directory ${dirname(file)} is in use by another sagasu process${owner}; stop it, or use another --data directory`,
+    { cause },
+  );
 }
 
 function basename(path: string): string {

@@ -211,13 +211,13 @@ describe('Sagasu.open', () => {
     engine.flush();
     await engine.addFile(files[1]!);
     engine.removeFile(files[0]!);
-    // No close(): the snapshots hold only the first image; the store holds the truth.
+    // A crash: the store goes away without the snapshots being written again.
+    engine.store.close();
     const again = await open(join(dir, 'data'));
     assert.deepEqual(again.stats().indexes, { text: 1, vector: 1, hash: 1 });
     assert.equal((await again.search({ text: 'bakery' })).hits[0]?.path, files[1]);
     assert.deepEqual((await again.search({ text: 'lighthouse' })).hits, []);
     await again.close();
-    engine.store.close();
   });
 
   it('rebuilds the indexes from the store when the snapshots are gone', async () => {
@@ -279,6 +279,52 @@ describe('Sagasu.prepareQuery', () => {
     assert.equal(visual.queryText, '');
     assert.equal(fused.queryText, 'WHERE IS THE LIGHTHOUSE');
     assert.equal(fused.hits[0]!.path, join(dir, 'gallery', 'a.png'));
+    await engine.close();
+  });
+});
+
+describe('Sagasu.backup', () => {
+  it('restores into an empty data directory with identical search results', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const queries = [{ image: await blocksPng(2, 66, 48) }, { text: 'lighthouse bakery' }];
+    const before = [];
+    for (const query of queries) before.push((await engine.search(query, { k: 3 })).hits);
+    mkdirSync(join(dir, 'restored'));
+    await engine.backup(join(dir, 'restored', 'sagasu.db'));
+    await engine.close();
+    const restored = await open(join(dir, 'restored'));
+    const after = [];
+    for (const query of queries) after.push((await restored.search(query, { k: 3 })).hits);
+    assert.deepEqual(after, before);
+    assert.deepEqual(restored.checkConsistency(), { text: { missing: [], extra: 0 }, vector: { missing: [], extra: 0 }, hash: { missing: [], extra: 0 } });
+    await restored.close();
+  });
+});
+
+describe('Sagasu.checkConsistency', () => {
+  it('sees every committed image in every index while searches run during indexing', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'many'));
+    for (let seed = 1; seed <= 12; seed++) writeFileSync(join(dir, 'many', `${seed}.png`), await blocksPng(seed, 64, 48));
+    const engine = await open(join(dir, 'data'));
+    const probe = await blocksPng(5, 64, 48);
+    let checks = 0;
+    let indexing = true;
+    const watcher = (async () => {
+      while (indexing) {
+        const report = engine.checkConsistency();
+        assert.deepEqual(report, { text: { missing: [], extra: 0 }, vector: { missing: [], extra: 0 }, hash: { missing: [], extra: 0 } });
+        for (const hit of (await engine.search({ image: probe }, { k: 20 })).hits) assert.ok(hit.reasons.visual, 'every hit is in the vector index');
+        checks += 1;
+      }
+    })();
+    await engine.indexPaths([join(dir, 'many')]);
+    indexing = false;
+    await watcher;
+    assert.ok(checks >= 2, `checked ${checks} times`);
     await engine.close();
   });
 });

@@ -130,3 +130,35 @@ describe('SqliteStore changes', () => {
     store.close();
   });
 });
+
+describe('SqliteStore locking', () => {
+  it('refuses a second opener of the same file with a clear LOCKED error, and lets it in after close', () => {
+    const db = tempDb();
+    const first = SqliteStore.open(db, identity);
+    assert.throws(
+      () => SqliteStore.open(db, identity),
+      (error: unknown) =>
+        error instanceof SagasuError &&
+        error.code === 'LOCKED' &&
+        error.message.includes(`is in use by another sagasu process (process ${process.pid}, since `),
+    );
+    first.close();
+    SqliteStore.open(db, identity).close();
+  });
+});
+
+describe('SqliteStore.backup', () => {
+  it('copies a store in use into a file that opens with the same content', async () => {
+    const db = tempDb();
+    const store = SqliteStore.open(db, identity);
+    const id = store.insertImage(image('a'));
+    store.attachSource(id, 'local', file('x.png'));
+    const copy = tempDb();
+    await store.backup(copy);
+    store.close();
+    const restored = SqliteStore.open(copy, identity);
+    assert.deepEqual(restored.getImage(id)?.ocrText, 'hello');
+    assert.deepEqual(restored.sourcesOf(id).map((s) => s.path), ['x.png']);
+    restored.close();
+  });
+});
