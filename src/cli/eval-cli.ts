@@ -13,6 +13,7 @@ interface EvalCliOutput {
 interface EvalCliOptions {
   types?: QueryType[];
   limit?: number;
+  typeLimit?: Partial<Record<QueryType, number>>;
   seed: string;
   holdout: number;
   ocr: boolean;
@@ -34,6 +35,19 @@ function typeList(value: string): QueryType[] {
     if (!(allQueryTypes as readonly string[]).includes(name)) throw new InvalidArgumentError(`unknown query type "${name}" (${allQueryTypes.join(', ')}).`);
   }
   return names as QueryType[];
+}
+
+function typeLimitList(value: string): Partial<Record<QueryType, number>> {
+  const limits: Partial<Record<QueryType, number>> = {};
+  for (const part of value.split(',')) {
+    const [name, number] = part.split('=').map((s) => s.trim());
+    const n = Number(number);
+    if (!(allQueryTypes as readonly string[]).includes(name ?? '') || !Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`expected type=count pairs like store-photo=120, got "${part}".`);
+    }
+    limits[name as QueryType] = n;
+  }
+  return limits;
 }
 
 function wholeNumber(value: string): number {
@@ -78,6 +92,7 @@ export function registerEvalCommand(program: Command, output: EvalCliOutput): vo
     .argument('<galleries...>', 'gallery folders: any folder of images, a manga folder with annotation.json, a products folder with classes.csv, or a folder holding manga/ and products/')
     .option('--types <list>', `query types to run (default all): ${allQueryTypes.join(',')}`, typeList)
     .option('--limit <n>', 'at most n queries per collection and type (a seeded sample) for a quick run', wholeNumber)
+    .option('--type-limit <list>', 'per-type limits overriding --limit, e.g. store-photo=120', typeLimitList)
     .option('--seed <value>', 'seed of query generation, held-out images and the calibration split', '1')
     .option('--holdout <share>', 'share of each collection left out of the index to measure false positives', share, 0.1)
     .option('--no-ocr', 'skip OCR (the text source then has only file names)')
@@ -97,6 +112,8 @@ export function registerEvalCommand(program: Command, output: EvalCliOutput): vo
         galleries,
         ...(options.types ? { types: options.types } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
+        ...(options.typeLimit ? { typeLimits: options.typeLimit } : {}),
+        ...(options.report ? { recordsLog: `${options.report}.records.jsonl` } : {}),
         seed: /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed,
         holdout: options.holdout,
         ocr: options.ocr,

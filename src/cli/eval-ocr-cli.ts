@@ -29,7 +29,7 @@ function wholeNumber(value: string): number {
 const pct = (x: number): string => (x * 100).toFixed(1).padStart(5);
 
 function row(name: string, s: GroupSummary): string {
-  return `${name.padEnd(16)} ${String(s.pages).padStart(5)} ${String(s.truthChars).padStart(6)}  ${pct(s.recall)}  ${pct(s.precision)}  ${pct(s.cer)}  ${s.medianSeconds.toFixed(2).padStart(6)}  ${s.meanSeconds.toFixed(2).padStart(6)}\n`;
+  return `${name.padEnd(16)} ${String(s.pages).padStart(5)} ${String(s.truthChars).padStart(6)}  ${pct(s.recall)}  ${pct(s.precision)}  ${pct(s.cer)}  ${s.medianSeconds.toFixed(2).padStart(6)}  ${s.meanSeconds.toFixed(2).padStart(6)}  ${s.medianCpuSeconds.toFixed(2).padStart(6)}\n`;
 }
 
 /**
@@ -68,7 +68,7 @@ export function registerEvalOcrCommand(program: Command, output: Output): void {
       const ocr = new TesseractOcrEngine({ workers: Math.min(2, options.concurrency) });
       try {
         await ocr.start();
-        if (options.pages) output.out('page                                 chars  recall  prec    CER    sec\n');
+        if (options.pages) output.out('page                                 chars  recall  prec    CER    sec  cpu s\n');
         const evaluation = await evaluateOcr(pages, ocr, {
           concurrency: options.concurrency,
           onPage: (e) => {
@@ -78,10 +78,10 @@ export function registerEvalOcrCommand(program: Command, output: Output): void {
             const recall = s.truthChars ? s.matchedChars / s.truthChars : 0;
             const precision = s.ocrChars ? s.matchedChars / s.ocrChars : 0;
             const cer = s.truthChars ? s.editDistance / s.truthChars : 0;
-            output.out(`${name} ${String(s.truthChars).padStart(5)}  ${pct(recall)}  ${pct(precision)}  ${pct(cer)}  ${e.seconds.toFixed(2)}\n`);
+            output.out(`${name} ${String(s.truthChars).padStart(5)}  ${pct(recall)}  ${pct(precision)}  ${pct(cer)}  ${e.seconds.toFixed(2)}  ${e.cpuSeconds.toFixed(2)}\n`);
           },
         });
-        output.out('\ngroup            pages  chars  recall%  prec%  CER%   med s  mean s\n');
+        output.out('\ngroup            pages  chars  recall%  prec%  CER%   med s  mean s  med cpu s\n');
         for (const [title, summary] of Object.entries(evaluation.byTitle)) output.out(row(title, summary));
         output.out(row('overall', evaluation.overall));
         output.out(`wall ${evaluation.wallSeconds.toFixed(1)} s for ${evaluation.pages.length} pages at concurrency ${options.concurrency}\n`);
@@ -101,7 +101,16 @@ export function registerEvalOcrCommand(program: Command, output: Output): void {
             overall: evaluation.overall,
             byTitle: evaluation.byTitle,
             wallSeconds: evaluation.wallSeconds,
-            pages: evaluation.pages.map((e) => ({ title: e.page.title, index: e.page.index, file: e.page.file, ...e.score, seconds: e.seconds, text: e.result.text })),
+            pages: evaluation.pages.map((e) => ({
+              title: e.page.title,
+              index: e.page.index,
+              file: e.page.file,
+              ...e.score,
+              seconds: e.seconds,
+              cpuSeconds: e.cpuSeconds,
+              text: e.result.text,
+              regions: e.result.regions ?? [],
+            })),
             identification: identification && {
               queries: identification.queries,
               rank1: identification.rank1,

@@ -57,6 +57,11 @@ export interface PageEvaluation {
   readonly score: PageScore;
   /** Wall-clock seconds of `recognize` for this page. */
   readonly seconds: number;
+  /**
+   * CPU seconds this process (main thread and OCR worker threads) spent during `recognize`: less
+   * sensitive than wall time to other programs loading the machine. Only meaningful at concurrency 1.
+   */
+  readonly cpuSeconds: number;
   readonly result: OcrResult;
 }
 
@@ -65,6 +70,7 @@ export interface GroupSummary extends Rates {
   readonly truthChars: number;
   readonly medianSeconds: number;
   readonly meanSeconds: number;
+  readonly medianCpuSeconds: number;
 }
 
 export interface OcrEvaluation {
@@ -102,9 +108,12 @@ export async function evaluateOcr(pages: readonly AnnotatedPage[], ocr: OcrEngin
       const page = pages[i] as AnnotatedPage;
       const image = await decodePage(page.file);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const result = await ocr.recognize(image);
+      const cpu = process.cpuUsage(cpu0);
       const seconds = (performance.now() - t0) / 1000;
-      const evaluation = { page, score: scorePage(page.boxes.map((b) => b.text), result.text), seconds, result };
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      const evaluation = { page, score: scorePage(page.boxes.map((b) => b.text), result.text), seconds, cpuSeconds, result };
       results[i] = evaluation;
       o.onPage?.(evaluation, ++done, pages.length);
     }
@@ -125,6 +134,7 @@ export function summarize(pages: readonly PageEvaluation[]): GroupSummary {
     ...rates(pages.map((p) => p.score)),
     medianSeconds: median(seconds),
     meanSeconds: seconds.length > 0 ? seconds.reduce((a, b) => a + b, 0) / seconds.length : 0,
+    medianCpuSeconds: median(pages.map((p) => p.cpuSeconds)),
   };
 }
 

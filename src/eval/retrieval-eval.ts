@@ -10,7 +10,7 @@
  * the analysis (metrics, calibration, fusion sweep) runs on records, without the engine, and can
  * be redone from a saved report.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,6 +40,10 @@ export interface RetrievalEvalOptions {
   types?: QueryType[];
   /** At most this many queries per collection and type (a seeded sample), for quick runs. Default: all. */
   limit?: number;
+  /** Per-type overrides of `limit`, e.g. `{ 'store-photo': 120 }`. */
+  typeLimits?: Partial<Record<QueryType, number>>;
+  /** Appends each query's record to this file (JSON lines) as soon as it is done, so a long run that dies keeps its work. */
+  recordsLog?: string;
   /** Seeds query generation, the held-out images and the calibration split. Default 1. */
   seed?: number | string;
   /** Share of each collection left out of the index; queries made from them must find nothing confidently. Default 0.1. */
@@ -154,6 +158,7 @@ export interface RetrievalReport {
     galleries: string[];
     types: string[];
     limit: number | null;
+    typeLimits: Partial<Record<QueryType, number>>;
     seed: number | string;
     holdout: number;
     ocr: boolean;
@@ -206,7 +211,13 @@ function heldOutIds(collections: EvalCollection[], holdout: number, seed: number
   return out;
 }
 
-function planQueries(collections: EvalCollection[], types: readonly QueryType[], heldOut: Set<string>, limit: number | undefined, seed: number | string): PlannedQuery[] {
+function planQueries(
+  collections: EvalCollection[],
+  types: readonly QueryType[],
+  heldOut: Set<string>,
+  limits: { limit?: number | undefined; typeLimits?: Partial<Record<QueryType, number>> | undefined },
+  seed: number | string,
+): PlannedQuery[] {
   const planned: PlannedQuery[] = [];
   for (const collection of collections) {
     for (const type of types) {
@@ -220,6 +231,7 @@ function planQueries(collections: EvalCollection[], types: readonly QueryType[],
         if (type === 'bubble' && !collection.items.some((i) => i.texts?.length)) continue;
         group = collection.items.map((item) => ({ collection, type, positive: !heldOut.has(item.id), item }));
       }
+      const limit = limits.typeLimits?.[type] ?? limits.limit;
       if (limit !== undefined) {
         // Sample indexed and held-out queries separately, so a small run still measures both.
         const rng = new SeededRandom(`${seed}|limit|${collection.name}|${type}`);
@@ -274,16 +286,16 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
     );
     const indexSeconds = (performance.now() - indexStart) / 1000;
 
+    // Which identities each indexed image stands for (one, unless two gallery files have the same bytes).
     const images: Record<number, string[]> = {};
-    const identitiesOf = (hit: SearchHit): string[] => {
-      const known = images[hit.imageId];
-      if (known) return known;
-      const ids = [...new Set(hit.sources.map((s) => (s.path ? identityByPath.get(resolve(s.path)) : undefined)).filter((id): id is string => !!id))];
-      images[hit.imageId] = ids;
-      return ids;
-    };
+    for (const { id } of engine.store.imageKeys()) {
+      const paths = engine.store.sourcesOf(id).map((s) => s.path).filter((p): p is string => !!p);
+      images[id] = [...new Set(paths.map((p) => identityByPath.get(resolve(p))).filter((i): i is string => !!i))];
+    }
+    const identitiesOf = (hit: SearchHit): string[] => images[hit.imageId] ?? [];
+    if (opts.recordsLog) writeFileSync(opts.recordsLog, JSON.stringify({ images }) + '\n');
 
-    const planned = planQueries(collections, types, heldOut, opts.limit, opts.seed);
+    const planned = planQueries(collections, types, heldOut, { limit: opts.limit, typeLimits: opts.typeLimits }, opts.seed);
     const records: QueryRecord[] = [];
     let skipped = 0;
     let next = 0;
@@ -349,8 +361,10 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
       while (next < planned.length) {
         const plan = planned[next++]!;
         const record = await runOne(plan);
-        if (record) records.push(record);
-        else skipped++;
+        if (record) {
+          records.push(record);
+          if (opts.recordsLog) appendFileSync(opts.recordsLog, JSON.stringify(record) + '\n');
+        } else skipped++;
         opts.onProgress?.({ stage: 'query', done: ++done, total: planned.length });
       }
     };
@@ -364,6 +378,7 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
         galleries: opts.galleries.map((g) => resolve(g)),
         types: [...types],
         limit: opts.limit ?? null,
+        typeLimits: opts.typeLimits ?? {},
         seed: opts.seed,
         holdout: opts.holdout,
         ocr: opts.ocr,

@@ -22,7 +22,16 @@ describe('TextIndex.search', () => {
   it('finds Japanese text from a fragment through shared bigrams', () => {
     const hits = sampleIndex().search('蝋で固め');
     assert.equal(hits[0]?.id, 3);
-    assert.deepEqual(hits[0]?.terms.sort(), ['で固', '固め', '蝋で'].sort());
+    // Terms are in folded form (voicing marks dropped, see tokenize.ts).
+    assert.deepEqual(hits[0]?.terms.sort(), ['て固', '固め', '蝋て'].sort());
+  });
+
+  it('finds Japanese text whose query was read with OCR confusions (katakana/hiragana, small kana, look-alikes)', () => {
+    const index = sampleIndex();
+    index.add({ id: 4, text: 'コーヒーが飲みたいっ', names: '' });
+    const hits = index.search('コ一ヒ-か飲みたいつ');
+    assert.equal(hits[0]?.id, 4);
+    assert.deepEqual(hits[0]?.terms.sort(), ['こー', 'ーひ', 'ひー', 'ーか', 'か飲', '飲み', 'みた', 'たい', 'いつ'].sort());
   });
 
   it('survives one misread letter in a long Latin word (fuzzy)', () => {
