@@ -295,7 +295,8 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
     const identitiesOf = (hit: SearchHit): string[] => images[hit.imageId] ?? [];
     if (opts.recordsLog) writeFileSync(opts.recordsLog, JSON.stringify({ images }) + '\n');
 
-    const planned = planQueries(collections, types, heldOut, { limit: opts.limit, typeLimits: opts.typeLimits }, opts.seed);
+    // A seeded order across collections and types: a run cut short still holds a fair sample of every row.
+    const planned = new SeededRandom(`${opts.seed}|order`).shuffle(planQueries(collections, types, heldOut, { limit: opts.limit, typeLimits: opts.typeLimits }, opts.seed));
     const records: QueryRecord[] = [];
     let skipped = 0;
     let next = 0;
@@ -635,7 +636,7 @@ export function formatReport(report: RetrievalReport, options: { sweepRows?: num
     const keys = Object.keys(report.sweep[0]!.recallAt1).sort();
     lines.push('');
     lines.push(`fusion sweep (${report.sweep.length} settings, fused R@1 per row; best first):`);
-    lines.push(`  ${pad('k', 4)} ${pad('text', 5)} ${pad('hash', 5)} ${padLeft('mean R@1', 8)} ${padLeft('MRR', 5)}  ${keys.map((k) => k.replace(/^[^:]*:/, '')).join(' | ')}`);
+    lines.push(`  ${pad('k', 4)} ${pad('text', 5)} ${pad('hash', 5)} ${padLeft('mean R@1', 8)} ${padLeft('MRR', 5)}  ${keys.map((k) => k.replace(/^([^:]{1,5})[^:]*:/, '$1:')).join(' | ')}`);
     const sweepLine = (r: SweepResult, mark = '') =>
       `  ${pad(String(r.fusion.k), 4)} ${pad(String(r.fusion.weights.text), 5)} ${pad(String(r.fusion.weights.hash), 5)} ${padLeft(pct(r.meanRecallAt1), 8)} ${padLeft(pct(r.meanMrr), 5)}  ${keys.map((k) => pct(r.recallAt1[k] ?? NaN)).join(' | ')}${mark}`;
     for (const r of shown) lines.push(sweepLine(r));

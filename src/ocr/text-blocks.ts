@@ -22,12 +22,21 @@ export interface TextBlockOptions {
   readonly groundThreshold: number;
   /** Smallest glyph-part side (longer side of its box), pixels. Default 3. */
   readonly minPart: number;
-  /** Largest glyph-part side as a fraction of the image's shorter side. Default 0.08. */
+  /**
+   * Largest glyph-part side as a fraction of the image's shorter side (default 0.08), but never
+   * below `maxPartPixels` (default 64): in a crop of one bubble the lettering is large for the image.
+   */
   readonly maxPartFraction: number;
+  readonly maxPartPixels: number;
   /** Share of the ring around a part that must be light ground. Default 0.75. */
   readonly minGround: number;
-  /** Parts closer than this times the larger part's side join one block. Default 0.7. */
+  /** Parts closer than this times their sides' geometric mean join one block. Default 0.7. */
   readonly gapFactor: number;
+  /**
+   * Blocks closer than this times their lettering size are merged (the columns of one speech
+   * bubble, the words of one line). Default 1.
+   */
+  readonly blockGapFactor: number;
   /** Fewest parts in a block. Default 3. */
   readonly minParts: number;
   /** Blocks whose median part side is below this many pixels are specks, not lettering. Default 7. */
@@ -43,8 +52,10 @@ export const defaultTextBlockOptions: TextBlockOptions = {
   groundThreshold: 190,
   minPart: 3,
   maxPartFraction: 0.08,
+  maxPartPixels: 64,
   minGround: 0.75,
   gapFactor: 0.7,
+  blockGapFactor: 1,
   minParts: 3,
   minPartSize: 7,
   maxBlocks: 24,
@@ -72,7 +83,7 @@ export function findGlyphParts(grey: Uint8Array, width: number, height: number, 
   const n = width * height;
   const seen = new Uint8Array(n);
   const stack = new Int32Array(n);
-  const maxPart = Math.max(o.minPart + 1, o.maxPartFraction * Math.min(width, height));
+  const maxPart = Math.max(o.minPart + 1, o.maxPartPixels, o.maxPartFraction * Math.min(width, height));
   const parts: GlyphPart[] = [];
   for (let start = 0; start < n; start++) {
     if (seen[start] === 1 || (grey[start] as number) >= o.inkThreshold) continue;
@@ -204,13 +215,16 @@ function medianOf(values: number[]): number {
 
 /**
  * Step 5: the writing direction of a group of parts. Parts are chained along one axis when they
- * overlap on the other axis by half the narrower part and the gap is under a third of the lettering
- * size; the mean extent of the chains along the axis, in lettering sizes, is compared.
+ * overlap on the other axis by half the narrower part and the gap is under 0.4 character sizes
+ * (the 80th percentile of part sides: whole characters rather than their strokes). Characters in
+ * a line nearly touch while lines stand further apart, so the chains run along the lines; their
+ * mean extent along each axis, in character sizes, is compared.
  */
 export function guessOrientation(parts: readonly Box[], ratio = defaultTextBlockOptions.orientationRatio): TextOrientation | 'unknown' {
   if (parts.length < 2) return 'unknown';
-  const size = medianOf(parts.map(side));
-  const tight = Math.max(2, size / 3);
+  const sides = parts.map(side).sort((a, b) => a - b);
+  const size = sides[Math.min(sides.length - 1, Math.floor(sides.length * 0.8))] as number;
+  const tight = Math.max(2, size * 0.4);
   const overlap = (a0: number, a1: number, b0: number, b1: number): number => Math.min(a1, b1) - Math.max(a0, b0);
   const vertical = groupBy(parts, () => tight, (a, b) => {
     const [, gy] = gaps(a, b);
@@ -229,6 +243,32 @@ export function guessOrientation(parts: readonly Box[], ratio = defaultTextBlock
   return 'unknown';
 }
 
+/** Step 3b: merges groups whose boxes lie within `factor` x the larger lettering size of each other, until none do. */
+function mergeNearGroups(groups: GlyphPart[][], factor: number): GlyphPart[][] {
+  const items = groups.map((parts) => ({ parts, box: boundingBox(parts), size: medianOf(parts.map(side)) }));
+  let merged = true;
+  while (merged) {
+    merged = false;
+    for (let i = 0; i < items.length && !merged; i++) {
+      for (let j = i + 1; j < items.length; j++) {
+        const a = items[i] as (typeof items)[number];
+        const b = items[j] as (typeof items)[number];
+        const [gx, gy] = gaps(a.box, b.box);
+        const reach = factor * Math.max(a.size, b.size);
+        if (gx > reach || gy > reach) continue;
+        // Lone specks (fewer than 3 parts) join only what they touch, so art does not chain blocks together.
+        if ((a.parts.length < 3 || b.parts.length < 3) && (gx > 0 || gy > 0)) continue;
+        const parts = [...a.parts, ...b.parts];
+        items[i] = { parts, box: boundingBox(parts), size: medianOf(parts.map(side)) };
+        items.splice(j, 1);
+        merged = true;
+        break;
+      }
+    }
+  }
+  return items.map((it) => it.parts);
+}
+
 /** Steps 1-5: text blocks in a grey image, most ink first. */
 export function findTextBlocks(grey: Uint8Array, width: number, height: number, options: Partial<TextBlockOptions> = {}): TextBlock[] {
   const o = { ...defaultTextBlockOptions, ...options };
@@ -240,7 +280,7 @@ export function findTextBlocks(grey: Uint8Array, width: number, height: number, 
     return gx <= reach && gy <= reach;
   });
   const blocks: (TextBlock & { ink: number })[] = [];
-  for (const g of groups) {
+  for (const g of mergeNearGroups(groups, o.blockGapFactor)) {
     if (g.length < o.minParts) continue;
     const box = boundingBox(g);
     const partSize = medianOf(g.map(side));
