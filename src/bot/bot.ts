@@ -97,11 +97,15 @@ export async function dispatchInteraction(interaction: Interaction, context: Bot
   }
 }
 
-function isIndexedChannel(context: BotContext, message: Message | PartialMessage): boolean {
-  if (context.state.isIndexed(message.channelId)) return true;
+function isIndexedChannelId(client: Client, state: BotState, channelId: string): boolean {
+  if (state.isIndexed(channelId)) return true;
   // Threads of an indexed channel are indexed with it.
-  const channel = message.channel ?? context.client.channels.cache.get(message.channelId);
-  return Boolean(channel && channel.isThread() && channel.parentId && context.state.isIndexed(channel.parentId));
+  const channel = client.channels.cache.get(channelId);
+  return Boolean(channel && channel.isThread() && channel.parentId && state.isIndexed(channel.parentId));
+}
+
+function isIndexedChannel(context: BotContext, message: Message | PartialMessage): boolean {
+  return isIndexedChannelId(context.client, context.state, message.channelId);
 }
 
 function offerAll(context: BotContext, jobs: IndexJob[]): void {
@@ -241,6 +245,7 @@ export async function startBot(config: BotConfig, options: StartBotOptions = {})
         return message ? imagesOf(message).find((i) => i.attachmentId === job.image.attachmentId)?.url : undefined;
       },
       onOutcome: onOutcome(() => context),
+      stillWanted: (job) => client!.guilds.cache.has(job.guildId) && isIndexedChannelId(client!, state!, job.channelId),
     });
     const backfill = new Backfiller({ client, state, queue, logger });
     context = {

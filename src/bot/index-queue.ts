@@ -33,6 +33,11 @@ export interface IndexQueueOptions {
   onOutcome?: (outcome: IndexOutcome) => void;
   /** Index snapshots are saved when the queue goes idle after this many changes. Default 50. */
   flushEvery?: number;
+  /**
+   * Whether a job is still wanted (its channel still indexed, its guild still joined); checked
+   * before and after reading it, so a channel removed or a guild left meanwhile keeps nothing.
+   */
+  stillWanted?: (job: IndexJob) => boolean;
   /** Replaces the download (tests). */
   download?: (url: string) => Promise<Buffer>;
 }
@@ -55,7 +60,7 @@ export class IndexQueue {
   private running = 0;
   private closed = false;
   private changesSinceFlush = 0;
-  private readonly options: Required<Omit<IndexQueueOptions, 'refreshUrl' | 'onOutcome' | 'download'>> & IndexQueueOptions;
+  private readonly options: Required<Omit<IndexQueueOptions, 'refreshUrl' | 'onOutcome' | 'download' | 'stillWanted'>> & IndexQueueOptions;
 
   constructor(options: IndexQueueOptions) {
     this.options = { maxPending: 500, concurrency: 2, flushEvery: 50, ...options };
@@ -156,6 +161,7 @@ export class IndexQueue {
 
   private async run(job: IndexJob): Promise<IndexOutcome> {
     if (this.deleted.has(job.messageId)) return { job, status: 'skipped', reason: 'the message was deleted' };
+    if (this.options.stillWanted && !this.options.stillWanted(job)) return { job, status: 'skipped', reason: 'the channel is no longer indexed' };
     if (job.image.size !== null && job.image.size > this.options.maxBytes) {
       return { job, status: 'failed', error: new SagasuError('TOO_LARGE', `${job.image.fileName} is over the size limit`) };
     }
@@ -176,10 +182,11 @@ export class IndexQueue {
           postedAt: job.postedAt,
         },
       });
-      if (this.deleted.has(job.messageId)) {
-        // Deleted while it was being read: undo, so a delete always wins.
+      const deleted = this.deleted.has(job.messageId);
+      if (deleted || (this.options.stillWanted && !this.options.stillWanted(job))) {
+        // Deleted (or its channel dropped) while it was being read: undo, so a delete always wins.
         this.options.engine.forget({ guildId: job.guildId, messageId: job.messageId });
-        return { job, status: 'skipped', reason: 'the message was deleted' };
+        return { job, status: 'skipped', reason: deleted ? 'the message was deleted' : 'the channel is no longer indexed' };
       }
       if (result.status !== 'unchanged') this.changesSinceFlush += 1;
       return { job, status: result.status };

@@ -9,8 +9,6 @@ import {
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
 import { isSagasuError, type SagasuError } from '../errors.js';
-import type { FusedHit } from '../fusion/fuse.js';
-import type { SearchHit } from '../sagasu.js';
 import type { BotContext } from './context.js';
 import { fitEmbeds, noMatchText, pageButtons, parsePageButton, resultEmbed, type ResultItem } from './format.js';
 import { downloadImage, formatBytes, imagesOf } from './message-images.js';
@@ -40,33 +38,6 @@ interface Session {
   header: string;
   items: ResultItem[];
   expiresAt: number;
-}
-
-/**
- * A first, uncalibrated confidence used only when the engine gives none: noisy-OR of the hash
- * (exact 1, near duplicates falling with distance), the visual similarity (0 at 0.85, 1 at 0.97)
- * and the share of query words found (halved under 3 words).
- */
-export function fallbackConfidence(reasons: FusedHit['reasons'], queryTerms: number): number {
-  const clamp = (v: number) => Math.min(1, Math.max(0, v));
-  const parts: number[] = [];
-  const hash = reasons.hash?.detail as { distance?: number; exact?: boolean } | undefined;
-  if (reasons.hash) parts.push(hash?.exact ? 1 : clamp(1 - (hash?.distance ?? 64) / 20));
-  const similarity = reasons.visual?.detail?.['similarity'];
-  if (typeof similarity === 'number') parts.push(clamp((similarity - 0.85) / 0.12));
-  const matched = reasons.text?.detail?.['matched'];
-  if (Array.isArray(matched) && queryTerms > 0) {
-    const share = clamp(matched.length / Math.min(6, queryTerms));
-    parts.push(matched.length < 3 ? share / 2 : share);
-  }
-  return 1 - parts.reduce((miss, c) => miss * (1 - c), 1);
-}
-
-function confidenceOf(hit: SearchHit, queryWords: string): number {
-  const given = (hit as SearchHit & { confidence?: number }).confidence;
-  if (typeof given === 'number') return given;
-  const terms = new Set(queryWords.toLowerCase().split(/[\s\p{P}]+/u).filter((w) => w.length > 1)).size;
-  return fallbackConfidence(hit.reasons, terms);
 }
 
 /** Result pages kept in memory for the Previous / More buttons. */
@@ -177,7 +148,7 @@ export async function runSearch(interaction: SearchInteraction, context: BotCont
         { k: Math.min(1000, request.k * 3), scope: guild.id, filterSource },
       );
       for (const hit of result.hits) {
-        const confidence = confidenceOf(hit, `${result.queryText} ${request.text ?? ''}`);
+        const confidence = hit.confidence;
         if (confidence < config.minConfidence) {
           if (!best.has(hit.imageId)) hidden += 1;
           continue;

@@ -112,3 +112,17 @@ export function mapBox(b: Box, scale: number, offsetX: number, offsetY: number, 
 export function cleanWords(words: readonly OcrWord[]): OcrWord[] {
   return words.map((w) => ({ ...w, text: cleanText(w.text) })).filter((w) => w.text.length > 0);
 }
+
+/**
+ * Keeps the confident words of a line whose overall confidence is too low: tesseract gives a line
+ * the confidence of its worst word, so one unreadable glyph (a character cut by the crop, a sound
+ * effect) would otherwise throw away the well-read rest. Returns null when fewer than two letters
+ * remain. Confidence of the result: the letter-weighted mean of the kept words.
+ */
+export function confidentWords(words: readonly OcrWord[], minConfidence: number): { text: string; confidence: number; words: OcrWord[] } | null {
+  const kept = words.filter((w) => w.confidence >= minConfidence && letterCount(w.text) > 0);
+  const letters = kept.reduce((n, w) => n + letterCount(w.text), 0);
+  if (letters < 2) return null;
+  const confidence = kept.reduce((n, w) => n + w.confidence * letterCount(w.text), 0) / letters;
+  return { text: cleanText(kept.map((w) => w.text).join(' ')), confidence: Math.round(confidence * 10) / 10, words: kept };
+}

@@ -17,8 +17,8 @@ import type { Worker as ThreadWorker } from 'node:worker_threads';
 import sharp from 'sharp';
 import Tesseract from 'tesseract.js';
 import { SagasuError, isSagasuError } from '../errors.js';
-import type { Box, DecodedImage, OcrEngine, OcrLine, OcrRegion, OcrResult, RecognizeOptions, TextOrientation } from '../types.js';
-import { cleanText, cleanWords, hasCjk, isMeaningful, letterCount, mapBox, mergeLines, readingScore } from './lines.js';
+import type { Box, DecodedImage, OcrEngine, OcrLine, OcrRegion, OcrResult, OcrWord, RecognizeOptions, TextOrientation } from '../types.js';
+import { cleanText, cleanWords, confidentWords, hasCjk, isMeaningful, letterCount, mapBox, mergeLines, readingScore } from './lines.js';
 import { type BlockCropOptions, type TextBlockOptions, cropBlock, findTextBlocks } from './text-blocks.js';
 import { type BubbleOptions, findBubbles } from './text-regions.js';
 import { TRAINEDDATA_FLAVOUR, findLanguageData, prepareLangPath, tesseractVersion, validateTraineddata } from './traineddata.js';
@@ -405,7 +405,7 @@ export class TesseractOcrEngine implements OcrEngine {
     // The two workers of a slot run at once: horizontal reads on one, vertical reads on the other.
     const horizontalReads = new Map<RegionPlan, OcrLine[]>();
     const verticalReads = new Map<RegionPlan, OcrLine[]>();
-    const regionFrame = (p: RegionPlan) => ({ scale: p.scale, x: p.box.x, y: p.box.y, width, height, pad: p.pad });
+    const regionFrame = (p: RegionPlan) => ({ scale: p.scale, x: p.box.x, y: p.box.y, width, height, pad: p.pad, region: true });
     const horizontalChain = (async () => {
       const verticalShare = plans.filter((p) => p.orientation === 'vertical').length / Math.max(1, plans.length);
       const readWhole = o.wholeImageHorizontal === 'always' || plans.length === 0 || (o.wholeImageHorizontal === 'auto' && verticalShare < 0.5);
@@ -455,7 +455,7 @@ export class TesseractOcrEngine implements OcrEngine {
     slot: Slot,
     png: Buffer,
     psm: string,
-    frame: { scale: number; x: number; y: number; width: number; height: number; pad?: number },
+    frame: { scale: number; x: number; y: number; width: number; height: number; pad?: number; region?: boolean },
     orientation: TextOrientation,
     language: string,
   ): Promise<OcrLine[]> {
@@ -472,18 +472,18 @@ export class TesseractOcrEngine implements OcrEngine {
     for (const block of data.blocks ?? []) {
       for (const paragraph of block.paragraphs) {
         for (const line of paragraph.lines) {
-          const text = cleanText(line.text);
-          if (!isMeaningful(text, line.confidence, this.options)) continue;
-          // jpn_vert reading Latin letters is horizontal Latin misread a glyph per line, not vertical text.
-          if (orientation === 'vertical' && !hasCjk(text)) continue;
-          lines.push({
-            text,
+          const words = cleanWords(line.words.map((w) => ({ text: w.text, confidence: Math.round(w.confidence * 10) / 10, box: toBox(w.bbox) })));
+          let read: { text: string; confidence: number; words: OcrWord[] } | null = {
+            text: cleanText(line.text),
             confidence: Math.round(line.confidence * 10) / 10,
-            box: toBox(line.bbox),
-            orientation,
-            language,
-            words: cleanWords(line.words.map((w) => ({ text: w.text, confidence: Math.round(w.confidence * 10) / 10, box: toBox(w.bbox) }))),
-          });
+            words,
+          };
+          // In a region crop, the confident words of a weak line are still text (see confidentWords).
+          if (!isMeaningful(read.text, read.confidence, this.options)) read = frame.region ? confidentWords(words, this.options.minConfidence) : null;
+          if (!read || !isMeaningful(read.text, read.confidence, this.options)) continue;
+          // jpn_vert reading Latin letters is horizontal Latin misread a glyph per line, not vertical text.
+          if (orientation === 'vertical' && !hasCjk(read.text)) continue;
+          lines.push({ text: read.text, confidence: read.confidence, box: toBox(line.bbox), orientation, language, words: read.words });
         }
       }
     }

@@ -6,7 +6,8 @@
  *
  * Steps:
  * 1. Glyph parts: 8-connected components of dark pixels whose box is glyph-sized.
- * 2. Keep parts standing on a light ground: most of the ring just outside their box is light.
+ * 2. Keep parts standing on a light ground, not cut by the image edge: most of the ring just
+ *    outside their box is light.
  *    Screentone, hatching and drawn shading fail this; lettering in bubbles passes.
  * 3. Group parts closer than `gapFactor` x their size into blocks (union-find).
  * 4. Keep blocks that look like text: enough parts, not a lone blob.
@@ -72,8 +73,13 @@ export interface TextBlock {
   /** Bounding box of the block's parts. */
   readonly box: Box;
   readonly parts: readonly GlyphPart[];
-  /** Median side (longer side of the box) of the block's parts: the scale of its lettering. */
+  /** Median side (longer side of the box) of the block's parts. */
   readonly partSize: number;
+  /**
+   * The 80th percentile of part sides: about one character, since whole kana and kanji radicals
+   * are the larger parts and strokes the smaller. The scale of the lettering.
+   */
+  readonly charSize: number;
   readonly orientation: TextOrientation | 'unknown';
 }
 
@@ -122,6 +128,8 @@ export function findGlyphParts(grey: Uint8Array, width: number, height: number, 
     const h = y1 - y0 + 1;
     const side = Math.max(w, h);
     if (side < o.minPart || side > maxPart) continue;
+    // A mark cut by the image edge is no readable glyph, and in a crop it is mostly a bubble's outline.
+    if (x0 === 0 || y0 === 0 || x1 === width - 1 || y1 === height - 1) continue;
     if (groundShare(grey, width, height, x0, y0, x1, y1, o.groundThreshold) < o.minGround) continue;
     parts.push({ x: x0, y: y0, w, h, ink });
   }
@@ -213,6 +221,12 @@ function medianOf(values: number[]): number {
   return s[s.length >> 1] as number;
 }
 
+/** The 80th percentile of part sides (see TextBlock.charSize). */
+export function characterSize(parts: readonly Box[]): number {
+  const sides = parts.map(side).sort((a, b) => a - b);
+  return sides[Math.min(sides.length - 1, Math.floor(sides.length * 0.8))] ?? 0;
+}
+
 /**
  * Step 5: the writing direction of a group of parts. Parts are chained along one axis when they
  * overlap on the other axis by half the narrower part and the gap is under 0.4 character sizes
@@ -222,8 +236,7 @@ function medianOf(values: number[]): number {
  */
 export function guessOrientation(parts: readonly Box[], ratio = defaultTextBlockOptions.orientationRatio): TextOrientation | 'unknown' {
   if (parts.length < 2) return 'unknown';
-  const sides = parts.map(side).sort((a, b) => a - b);
-  const size = sides[Math.min(sides.length - 1, Math.floor(sides.length * 0.8))] as number;
+  const size = characterSize(parts);
   const tight = Math.max(2, size * 0.4);
   const overlap = (a0: number, a1: number, b0: number, b1: number): number => Math.min(a1, b1) - Math.max(a0, b0);
   const vertical = groupBy(parts, () => tight, (a, b) => {
@@ -288,7 +301,7 @@ export function findTextBlocks(grey: Uint8Array, width: number, height: number, 
     // A block no bigger than its parts is one mark with specks, not a line of text.
     if (Math.max(box.w, box.h) < 1.5 * partSize) continue;
     const ink = g.reduce((s, p) => s + p.ink, 0);
-    blocks.push({ box, parts: g, partSize, orientation: guessOrientation(g, o.orientationRatio), ink });
+    blocks.push({ box, parts: g, partSize, charSize: characterSize(g), orientation: guessOrientation(g, o.orientationRatio), ink });
   }
   return blocks
     .sort((a, b) => b.ink - a.ink)
@@ -299,10 +312,10 @@ export function findTextBlocks(grey: Uint8Array, width: number, height: number, 
 export interface BlockCropOptions {
   /** Margin around the block, in lettering sizes. Default 0.6. */
   readonly margin: number;
-  /** Ink farther than this (in lettering sizes) from every part of the block is blanked. Default 0.35. */
+  /** In the margin, ink farther than this (in lettering sizes) from every part of the block is blanked. Default 0.35. */
   readonly keep: number;
-  /** The crop is scaled so the lettering is about this many pixels. Default 40. */
-  readonly targetPartSize: number;
+  /** The crop is scaled so characters (TextBlock.charSize) are about this many pixels. Default 48. */
+  readonly targetCharSize: number;
   /** Scale limits. Defaults 1 and 4. */
   readonly minScale: number;
   readonly maxScale: number;
@@ -310,12 +323,12 @@ export interface BlockCropOptions {
   readonly maxPixels: number;
 }
 
-export const defaultBlockCropOptions: BlockCropOptions = { margin: 0.6, keep: 0.35, targetPartSize: 40, minScale: 1, maxScale: 4, maxPixels: 400_000 };
+export const defaultBlockCropOptions: BlockCropOptions = { margin: 0.6, keep: 0.35, targetCharSize: 48, minScale: 1, maxScale: 4, maxPixels: 400_000 };
 
 export interface BlockCrop {
   /** The cropped area, in image coordinates. */
   readonly box: Box;
-  /** Grey pixels of `box` (unscaled), with everything not near the block's parts set to white. */
+  /** Grey pixels of `box` (unscaled); in the margin, everything not near the block's parts is set to white. */
   readonly pixels: Buffer;
   /** How much to enlarge the crop before OCR. */
   readonly scale: number;
@@ -336,7 +349,9 @@ export function cropBlock(grey: Uint8Array, width: number, height: number, block
   const h = y1 - y0;
   const keep = new Uint8Array(w * h);
   const k = Math.ceil(o.keep * block.partSize);
-  for (const p of block.parts) {
+  // Everything inside the block's box stays: strokes packed inside a dense kanji fail the
+  // light-ground test of step 2 and are no parts, but belong to the glyph.
+  for (const p of [block.box, ...block.parts]) {
     const px0 = Math.max(x0, p.x - k) - x0;
     const py0 = Math.max(y0, p.y - k) - y0;
     const px1 = Math.min(x1, p.x + p.w + k) - x0;
@@ -348,7 +363,7 @@ export function cropBlock(grey: Uint8Array, width: number, height: number, block
     const row = (y0 + y) * width + x0;
     for (let x = 0; x < w; x++) if (keep[y * w + x] === 1) pixels[y * w + x] = grey[row + x] as number;
   }
-  const wanted = Math.min(o.maxScale, Math.max(o.minScale, o.targetPartSize / Math.max(1, block.partSize)));
+  const wanted = Math.min(o.maxScale, Math.max(o.minScale, o.targetCharSize / Math.max(1, block.charSize)));
   const scale = Math.max(Math.min(1, o.minScale), Math.min(wanted, Math.sqrt(o.maxPixels / (w * h))));
   return { box: { x: x0, y: y0, w, h }, pixels, scale };
 }

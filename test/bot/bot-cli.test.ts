@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { packageRoot } from '../helpers/paths.js';
+import { tempDir } from './helpers.js';
 import { main } from '../../src/cli/main.js';
 import { startDiscordTestServer, type DiscordTestServer } from '../discord/discord-test-server.js';
 
@@ -57,5 +62,30 @@ describe('sagasu bot --print-config', () => {
     assert.equal(printed.minConfidence, 0.6);
     assert.equal(printed.dataDir, '/tmp/sagasu-x');
     assert.ok(!out.join('').includes('very-secret'));
+  });
+});
+
+describe('sagasu bot', () => {
+  it('logs in, runs until SIGINT, then stops cleanly without printing the token', async () => {
+    const server = await startDiscordTestServer();
+    server.addGuild({ name: 'g' });
+    try {
+      const child = spawn(process.execPath, [join(packageRoot, 'bin', 'sagasu.js'), 'bot', '--data', tempDir()], {
+        env: { ...process.env, DISCORD_TOKEN: server.token, DISCORD_API_BASE: server.apiBase },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const end = Date.now() + 30_000;
+      while (!stderr.includes('sagasu bot running as') && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      assert.match(stderr, /sagasu bot running as sagasu-test-bot/);
+      assert.equal(server.connectedSessionCount, 1);
+      child.kill('SIGINT');
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0, stderr);
+      assert.ok(!stderr.includes(server.token));
+    } finally {
+      await server.stop();
+    }
   });
 });

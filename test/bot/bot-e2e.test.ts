@@ -214,8 +214,11 @@ describe('sagasu bot end to end', () => {
   });
 
   it('re-indexes an edited message: an image taken out is forgotten', async () => {
+    bot.context.config.indexFeedback = 'reaction';
     const message = server.postMessage(art.id, { authorId: alice.id, content: 'two pictures', attachments: [attachment('text-en.png', png('text-en.png')), attachment('photo-02.png', png('photo-02.png'))] });
     await waitFor('both images', () => sourcesOf(message.id).length === 2, 120_000);
+    await waitFor('the reaction', () => server.getMessage(art.id, message.id)!.reactions.get('🔎')?.has(server.botUserId));
+    bot.context.config.indexFeedback = 'log';
     server.editMessage(art.id, message.id, { attachments: [attachment('text-en.png', png('text-en.png'))] });
     await waitFor('the edit', () => sourcesOf(message.id).length === 1, 60_000);
     assert.equal(sourcesOf(message.id)[0]!.fileName, 'text-en.png');

@@ -134,3 +134,22 @@ describe('IndexQueue refresh', () => {
     assert.equal(outcome.status, 'added');
   });
 });
+
+describe('IndexQueue stillWanted', () => {
+  it('skips a job whose channel stopped being indexed, and undoes one dropped while it was read', async () => {
+    const engine = fakeEngine(40);
+    let wanted = true;
+    const outcomes: IndexOutcome[] = [];
+    const queue = new IndexQueue({ engine, concurrency: 1, maxBytes: 1000, fetchTimeoutMs: 1000, download, stillWanted: () => wanted, onOutcome: (o) => outcomes.push(o) });
+    queue.offer(job('1'));
+    queue.offer(job('2'));
+    await sleep(10);
+    wanted = false;
+    await queue.onIdle();
+    assert.deepEqual(outcomes.map((o) => [o.job.messageId, o.status, o.status === 'skipped' ? o.reason : '']), [
+      ['1', 'skipped', 'the channel is no longer indexed'],
+      ['2', 'skipped', 'the channel is no longer indexed'],
+    ]);
+    assert.deepEqual(engine.forgotten, ['1']);
+  });
+});

@@ -95,7 +95,7 @@ describe('cropBlock', () => {
   it('caps the enlarged size at maxPixels', async () => {
     const { data, width, height } = await greyOf(fixture('text-en.png'));
     const [block] = findTextBlocks(data, width, height);
-    const crop = cropBlock(data, width, height, block!, { targetPartSize: 200, maxPixels: 100_000 });
+    const crop = cropBlock(data, width, height, block!, { targetCharSize: 200, maxPixels: 100_000 });
     assert.ok(crop.box.w * crop.box.h * crop.scale ** 2 <= 100_000 + 1);
   });
 });
