@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IndexJob } from './index-queue.js';
 import { SagasuError } from '../errors.js';
 
 /** Bumped when the schema changes; a newer file is refused rather than misread. */
@@ -55,6 +56,25 @@ CREATE TABLE IF NOT EXISTS backfills (
   started_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
+-- Images seen in indexed channels and not yet indexed: written before the job is queued and
+-- deleted once it ran, so a burst larger than the in-memory queue waits here instead of being
+-- dropped, and a crash or restart loses none. Ids only: attachment URLs expire, a fresh one is
+-- fetched from the message when the job runs.
+CREATE TABLE IF NOT EXISTS pending_images (
+  message_id TEXT NOT NULL,
+  attachment_id TEXT NOT NULL,
+  guild_id TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  author_id TEXT,
+  posted_at INTEGER NOT NULL,
+  caption TEXT,
+  file_name TEXT NOT NULL,
+  size INTEGER,
+  content_type TEXT,
+  queued_at INTEGER NOT NULL,
+  PRIMARY KEY (message_id, attachment_id)
+);
+CREATE INDEX IF NOT EXISTS pending_order ON pending_images (queued_at);
 `;
 
 interface BackfillRow {
@@ -127,10 +147,11 @@ export class BotState {
     return result.changes > 0;
   }
 
-  /** Stops indexing a channel and drops its backfill; returns false when it was not indexed. */
+  /** Stops indexing a channel and drops its backfill and pending images; returns false when it was not indexed. */
   removeChannel(channelId: string): boolean {
     const result = this.db.prepare('DELETE FROM channels WHERE channel_id = ?').run(channelId);
     this.db.prepare('DELETE FROM backfills WHERE channel_id = ?').run(channelId);
+    this.db.prepare('DELETE FROM pending_images WHERE channel_id = ?').run(channelId);
     return result.changes > 0;
   }
 
@@ -148,6 +169,44 @@ export class BotState {
   forgetGuild(guildId: string): void {
     this.db.prepare('DELETE FROM channels WHERE guild_id = ?').run(guildId);
     this.db.prepare('DELETE FROM backfills WHERE guild_id = ?').run(guildId);
+    this.db.prepare('DELETE FROM pending_images WHERE guild_id = ?').run(guildId);
+  }
+
+  /** Records an image to index (idempotent): it stays until `removePending`. */
+  addPending(job: IndexJob): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO pending_images (message_id, attachment_id, guild_id, channel_id, author_id, posted_at, caption, file_name, size, content_type, queued_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(job.messageId, job.image.attachmentId, job.guildId, job.channelId, job.authorId, job.postedAt, job.caption, job.image.fileName, job.image.size, job.image.contentType, Date.now());
+  }
+
+  removePending(messageId: string, attachmentId: string): void {
+    this.db.prepare('DELETE FROM pending_images WHERE message_id = ? AND attachment_id = ?').run(messageId, attachmentId);
+  }
+
+  /** A deleted message's images will never be indexed. */
+  dropPendingMessage(messageId: string): void {
+    this.db.prepare('DELETE FROM pending_images WHERE message_id = ?').run(messageId);
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM pending_images').get() as { n: number }).n;
+  }
+
+  /** The oldest pending images, as jobs without a URL (the queue fetches a fresh one). */
+  pendingJobs(limit: number): IndexJob[] {
+    const rows = this.db.prepare('SELECT * FROM pending_images ORDER BY queued_at, message_id, attachment_id LIMIT ?').all(limit) as Array<Record<string, any>>;
+    return rows.map((row) => ({
+      guildId: row['guild_id'],
+      channelId: row['channel_id'],
+      messageId: row['message_id'],
+      authorId: row['author_id'],
+      postedAt: row['posted_at'],
+      caption: row['caption'],
+      image: { attachmentId: row['attachment_id'], url: '', fileName: row['file_name'], size: row['size'], contentType: row['content_type'] },
+    }));
   }
 
   backfill(channelId: string): BackfillRecord | undefined {

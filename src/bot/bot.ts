@@ -108,9 +108,28 @@ function isIndexedChannel(context: BotContext, message: Message | PartialMessage
   return isIndexedChannelId(context.client, context.state, message.channelId);
 }
 
+/**
+ * Records each image in bot.db first, then queues it if the bounded queue has room. A burst
+ * larger than the queue waits on disk (a few hundred bytes per image) and is drained as the queue
+ * empties, so nothing is dropped and memory stays bounded; a crash loses nothing either.
+ */
 function offerAll(context: BotContext, jobs: IndexJob[]): void {
+  let spilled = 0;
   for (const job of jobs) {
-    if (!context.queue.offer(job)) context.logger.warn(`index queue full (${context.queue.size}): ${job.guildId}/${job.channelId}/${job.messageId} not indexed`);
+    context.state.addPending(job);
+    if (!context.queue.offer(job)) spilled += 1;
+  }
+  if (spilled > 0) context.logger.info(`index queue full: ${spilled} image(s) wait in bot.db (${context.state.pendingCount()} in all)`);
+}
+
+/** Moves images waiting in bot.db into the queue while it has room. */
+function drainPending(context: BotContext): void {
+  if (!context.queue.hasRoom) return;
+  const room = context.config.queueSize - context.queue.size;
+  // Ask for more than the room: some of the oldest rows are the jobs already queued.
+  for (const job of context.state.pendingJobs(room + context.queue.size + context.queue.active)) {
+    if (context.queue.isQueued(job)) continue;
+    if (!context.queue.offer(job)) break;
   }
 }
 
@@ -119,6 +138,11 @@ function onOutcome(context: () => BotContext | undefined): (outcome: IndexOutcom
     const ctx = context();
     if (!ctx) return;
     const { job } = outcome;
+    // Stopping leaves the image pending for the next start; every other outcome is final.
+    if (!(outcome.status === 'skipped' && /stopping|closed/.test(outcome.reason))) {
+      ctx.state.removePending(job.messageId, job.image.attachmentId);
+      drainPending(ctx);
+    }
     const where = `${job.guildId}/${job.channelId}/${job.messageId}/${job.image.attachmentId}`;
     if (outcome.status === 'failed') {
       ctx.logger.warn(`not indexed ${where}: ${outcome.error.message}`);
@@ -178,6 +202,7 @@ function wireEvents(client: Client, context: BotContext, list: readonly BotComma
   client.on(Events.MessageDelete, (message) =>
     guard('message delete', () => {
       context.queue.markDeleted(message.id);
+      context.state.dropPendingMessage(message.id);
       if (message.guildId) context.engine.forget({ guildId: message.guildId, messageId: message.id });
     }),
   );
@@ -185,6 +210,7 @@ function wireEvents(client: Client, context: BotContext, list: readonly BotComma
     guard('bulk delete', () => {
       for (const message of messages.values()) {
         context.queue.markDeleted(message.id);
+        context.state.dropPendingMessage(message.id);
         if (message.guildId) context.engine.forget({ guildId: message.guildId, messageId: message.id });
       }
     }),
@@ -274,6 +300,8 @@ export async function startBot(config: BotConfig, options: StartBotOptions = {})
     await ready;
     logger.info(`logged in as ${client.user?.tag ?? '?'} in ${client.guilds.cache.size} guild(s)`);
     backfill.resumeAll();
+    // Images that were waiting when the bot last stopped (or crashed).
+    drainPending(context);
     const ctx = context;
     let stopped = false;
     return {

@@ -57,6 +57,8 @@ export class IndexQueue {
   private readonly roomWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private readonly deleted = new Set<string>();
+  /** Jobs waiting or running, by message/attachment: the same image is never queued twice. */
+  private readonly queued = new Set<string>();
   private running = 0;
   private closed = false;
   private changesSinceFlush = 0;
@@ -74,9 +76,20 @@ export class IndexQueue {
     return this.running;
   }
 
-  /** Queues a job if there is room; false when the queue is full or closed (the caller logs it). */
+  /** Whether there is room for `offer`. */
+  get hasRoom(): boolean {
+    return !this.closed && this.pending.length < this.options.maxPending;
+  }
+
+  /** Whether this image is waiting or running. */
+  isQueued(job: IndexJob): boolean {
+    return this.queued.has(jobKey(job));
+  }
+
+  /** Queues a job if there is room (or it is queued already); false when the queue is full or closed. */
   offer(job: IndexJob): boolean {
-    if (this.closed || this.pending.length >= this.options.maxPending) return false;
+    if (this.queued.has(jobKey(job))) return true;
+    if (!this.hasRoom) return false;
     void this.enqueue(job);
     return true;
   }
@@ -109,8 +122,10 @@ export class IndexQueue {
   }
 
   private enqueue(job: IndexJob): Promise<IndexOutcome> {
-    return new Promise((resolve) => {
-      this.pending.push({ job, resolve });
+    const key = jobKey(job);
+    this.queued.add(key);
+    return new Promise<IndexOutcome>((resolve) => {
+      this.pending.push({ job, resolve: (outcome) => (this.queued.delete(key), resolve(outcome)) });
       this.pump();
     });
   }
@@ -148,6 +163,12 @@ export class IndexQueue {
 
   private async fetchBytes(job: IndexJob): Promise<Buffer> {
     const download = this.options.download ?? ((url: string) => downloadImage(url, { maxBytes: this.options.maxBytes, timeoutMs: this.options.fetchTimeoutMs }));
+    if (!job.image.url) {
+      // A job resumed from bot.db carries no URL (they expire): ask the message for a fresh one.
+      const fresh = await this.options.refreshUrl?.(job);
+      if (!fresh) throw new SagasuError('NOT_FOUND', 'the message or its image is gone');
+      return download(fresh);
+    }
     try {
       return await download(job.image.url);
     } catch (error) {
@@ -195,4 +216,8 @@ export class IndexQueue {
       return { job, status: 'failed', error: failure };
     }
   }
+}
+
+function jobKey(job: IndexJob): string {
+  return `${job.messageId}/${job.image.attachmentId}`;
 }

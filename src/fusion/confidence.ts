@@ -9,8 +9,8 @@ import type { FusedHit } from './fuse.js';
  * - hash: identical bytes 1; a near duplicate falls from 1 at distance 0 to 0.5 at distance 10;
  * - visual: cosine similarity from 0 at 0.85 to 1 at 0.97 (MobileNetV2 features of unrelated
  *   pictures of the same kind often reach 0.8);
- * - text: the share of the query's terms found, counting at most 6 terms, halved when fewer than
- *   3 terms matched (two common words are weak evidence).
+ * - text: the share of the query's terms found (counting at most 6 terms), times 2/3 when only one
+ *   term matched (one word is weak evidence).
  */
 export interface ConfidenceInput {
   reasons: FusedHit['reasons'];
@@ -29,7 +29,7 @@ export function heuristicConfidence({ reasons, queryTerms }: ConfidenceInput): n
   const matched = reasons.text?.detail?.matched;
   if (Array.isArray(matched) && queryTerms > 0) {
     const share = clamp(matched.length / Math.min(6, queryTerms));
-    parts.push(matched.length < 3 ? share / 2 : share);
+    parts.push(share * Math.min(1, (matched.length + 1) / 3));
   }
   return 1 - parts.reduce((miss, c) => miss * (1 - c), 1);
 }

@@ -1,15 +1,21 @@
 /**
  * OCR with tesseract.js, fully offline, for English and Japanese (horizontal and vertical).
  *
- * How an image is read (each step measured on manga-like pages, see test/ocr):
- * 1. The whole image, `eng+jpn` with automatic page segmentation.
- * 2. The whole image, `jpn_vert` with automatic page segmentation; skipped when step 1 read
- *    confident non-CJK text. (Single-vertical-block mode, PSM 5, reads horizontal text as
- *    confident garbage on whole images; automatic mode gives such lines low confidence.)
- * 3. Each speech bubble (see text-regions.ts), cut out with its surroundings blanked:
- *    `eng+jpn` as one block (PSM 6) and `jpn_vert` as one vertical block (PSM 5); the direction
- *    that reads longer confident lines wins. Whole manga pages read little without this.
- * Lines of all passes are merged: the best reading of each spot is kept once.
+ * How an image is read (measured on real manga pages with `sagasu eval-ocr`, see src/eval):
+ * 1. Text regions are found first: blocks of dark lettering on light ground (text-blocks.ts), each
+ *    with the direction its layout shows, then closed speech bubbles no block lies in
+ *    (text-regions.ts). At most `maxRegions` regions and `maxRegionPixels` enlarged pixels.
+ * 2. Each region is cut out (surroundings blanked, enlarged so characters are ~40 px, padded) and
+ *    read on its own: vertical ones with `jpn_vert` as one vertical block (PSM 5), horizontal ones
+ *    with `eng+jpn` as one block (PSM 6), undecided ones both ways, the better reading kept.
+ *    A whole manga page read at once gives little but garbage; one block at a time reads well.
+ * 3. The whole image with `eng+jpn` and automatic layout, for text the regions miss (light on
+ *    dark, coloured packaging); skipped on pages whose regions are mostly vertical lettering
+ *    (`wholeImageHorizontal`). The whole image as vertical text only when no region was found
+ *    (`wholeImageVertical`).
+ * The slot's two workers (horizontal, vertical) run their reads at the same time. Lines of all
+ * reads are merged: a region's reading wins over a whole-image reading of the same spot. Each line
+ * records the region it came from (`OcrLine.region`, an index into `OcrResult.regions`).
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -163,6 +169,8 @@ export class TesseractOcrEngine implements OcrEngine {
     const o: OcrOptions = { ...defaultOcrOptions, ...options };
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new SagasuError('INVALID_OPTION', `option "workers" must be a positive integer, got ${o.workers}`);
     if (!(o.minConfidence >= 0 && o.minConfidence <= 100)) throw new SagasuError('INVALID_OPTION', `option "minConfidence" must be in 0-100, got ${o.minConfidence}`);
+    if (!Number.isInteger(o.maxRegions) || o.maxRegions < 0) throw new SagasuError('INVALID_OPTION', `option "maxRegions" must be a whole number >= 0, got ${o.maxRegions}`);
+    if (!(o.maxRegionPixels >= 0)) throw new SagasuError('INVALID_OPTION', `option "maxRegionPixels" must be >= 0, got ${o.maxRegionPixels}`);
     if (!(o.maxSide >= o.minSide && o.minSide > 0)) throw new SagasuError('INVALID_OPTION', 'options "minSide" and "maxSide" must satisfy 0 < minSide <= maxSide');
     this.options = o;
     const languages = [...o.horizontalLanguages.split('+'), ...(o.verticalLanguages ? o.verticalLanguages.split('+') : [])];

@@ -314,16 +314,18 @@ export interface BlockCropOptions {
   readonly margin: number;
   /** In the margin, ink farther than this (in lettering sizes) from every part of the block is blanked. Default 0.35. */
   readonly keep: number;
-  /** The crop is scaled so characters (TextBlock.charSize) are about this many pixels. Default 48. */
+  /** Whether all pixels inside the block's box are kept (else only those near its parts). Default true. */
+  readonly keepInside: boolean;
+  /** The crop is scaled so characters (TextBlock.charSize) are about this many pixels. Default 40. */
   readonly targetCharSize: number;
-  /** Scale limits. Defaults 1 and 4. */
+  /** Scale limits. Defaults 1 and 2 (tesseract misreads dense kanji enlarged further). */
   readonly minScale: number;
   readonly maxScale: number;
   /** The enlarged crop holds at most this many pixels (bounds the OCR time of one region). Default 400,000. */
   readonly maxPixels: number;
 }
 
-export const defaultBlockCropOptions: BlockCropOptions = { margin: 0.6, keep: 0.35, targetCharSize: 48, minScale: 1, maxScale: 4, maxPixels: 400_000 };
+export const defaultBlockCropOptions: BlockCropOptions = { margin: 0.6, keep: 0.35, keepInside: true, targetCharSize: 40, minScale: 1, maxScale: 2, maxPixels: 400_000 };
 
 export interface BlockCrop {
   /** The cropped area, in image coordinates. */
@@ -351,7 +353,7 @@ export function cropBlock(grey: Uint8Array, width: number, height: number, block
   const k = Math.ceil(o.keep * block.partSize);
   // Everything inside the block's box stays: strokes packed inside a dense kanji fail the
   // light-ground test of step 2 and are no parts, but belong to the glyph.
-  for (const p of [block.box, ...block.parts]) {
+  for (const p of o.keepInside ? [block.box, ...block.parts] : block.parts) {
     const px0 = Math.max(x0, p.x - k) - x0;
     const py0 = Math.max(y0, p.y - k) - y0;
     const px1 = Math.min(x1, p.x + p.w + k) - x0;

@@ -17,11 +17,12 @@ describe('heuristicConfidence', () => {
     assert.equal(at(0.99), 1);
   });
 
-  it('counts the share of query terms matched, halved under three matches', () => {
+  it('counts the share of query terms matched (at most 6), discounted when only one matched', () => {
     const text = (matched: string[], queryTerms: number) => heuristicConfidence({ reasons: { text: reason({ matched }) }, queryTerms });
-    assert.equal(text(['a', 'b', 'c'], 3), 1);
-    assert.equal(text(['a', 'b'], 4), 0.25);
+    assert.equal(text(['a', 'b'], 2), 1);
+    assert.equal(text(['a', 'b'], 4), 0.5);
     assert.equal(text(['a', 'b', 'c'], 12), 0.5);
+    assert.ok(Math.abs(text(['a'], 1) - 2 / 3) < 1e-9);
   });
 
   it('combines sources by noisy-OR', () => {

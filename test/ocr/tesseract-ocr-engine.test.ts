@@ -102,6 +102,30 @@ describe('TesseractOcrEngine', () => {
       }
     });
 
+    it('records the regions it read, and each line points at the region it came from', async () => {
+      const result = await ocr.recognize(await decode(fixture('page-03.png')));
+      assert.deepEqual(result.regions, [{ box: { x: 373, y: 651, w: 78, h: 97 }, kind: 'block', orientation: 'vertical' }]);
+      assert.deepEqual(
+        result.lines.map((l) => [l.text, l.region]),
+        [
+          ['灯台は', 0],
+          ['どこ', 0],
+        ],
+      );
+    });
+
+    it('reads whole images only when regions are turned off', async () => {
+      const wholeOnly = new TesseractOcrEngine({ workers: 1, textBlocks: false, bubbles: false });
+      try {
+        const result = await wholeOnly.recognize(await decode(fixture('text-en.png')));
+        assert.deepEqual(result.regions, []);
+        assert.ok(result.lines.every((l) => l.region === undefined));
+        assert.match(result.text.toLowerCase(), /quick brown fox/);
+      } finally {
+        await wholeOnly.close();
+      }
+    });
+
     it('reads nothing in photos without text', async () => {
       for (const file of ['photo-01.png', 'photo-02.png', 'photo-03.png', 'photo-04.png']) {
         const result = await ocr.recognize(await decode(fixture(file)));
@@ -156,7 +180,7 @@ describe('TesseractOcrEngine', () => {
     it('returns an empty result for an all-white image', async () => {
       const data = Buffer.alloc(64 * 48 * 3, 255);
       const result = await ocr.recognize({ data, width: 64, height: 48, channels: 3, original: { width: 64, height: 48, format: 'raw', bytes: data.length } });
-      assert.deepEqual(result, { text: '', lines: [] });
+      assert.deepEqual(result, { text: '', lines: [], regions: [] });
     });
   });
 });
@@ -210,6 +234,11 @@ describe('TesseractOcrEngine lifecycle', () => {
   describe('constructor', () => {
     it('refuses a bad worker count', () => {
       assert.throws(() => new TesseractOcrEngine({ workers: 0 }), { code: 'INVALID_OPTION', message: 'sagasu: option "workers" must be a positive integer, got 0' });
+    });
+
+    it('refuses a negative or fractional region cap', () => {
+      assert.throws(() => new TesseractOcrEngine({ maxRegions: 1.5 }), { code: 'INVALID_OPTION', message: 'sagasu: option "maxRegions" must be a whole number >= 0, got 1.5' });
+      assert.throws(() => new TesseractOcrEngine({ maxRegionPixels: -1 }), { code: 'INVALID_OPTION', message: 'sagasu: option "maxRegionPixels" must be >= 0, got -1' });
     });
 
     it('refuses a langPath without the traineddata, instead of letting tesseract.js go to the network', () => {
