@@ -10,7 +10,7 @@
  *    outside their box is light.
  *    Screentone, hatching and drawn shading fail this; lettering in bubbles passes.
  * 3. Group parts closer than `gapFactor` x their size into blocks (union-find).
- * 4. Keep blocks that look like text: enough parts, not a lone blob.
+ * 4. Keep blocks that look like text: enough parts, not a lone blob, about a character thick.
  * 5. Orientation: chain parts along each axis with a tight gap; vertical text forms long chains
  *    top to bottom (characters in a column nearly touch), horizontal text left to right.
  */
@@ -300,8 +300,11 @@ export function findTextBlocks(grey: Uint8Array, width: number, height: number, 
     if (partSize < o.minPartSize) continue;
     // A block no bigger than its parts is one mark with specks, not a line of text.
     if (Math.max(box.w, box.h) < 1.5 * partSize) continue;
+    const charSize = characterSize(g);
+    // A line of text is about a character thick; thinner is a row of rule lines or hatching.
+    if (Math.min(box.w, box.h) < 0.4 * charSize) continue;
     const ink = g.reduce((s, p) => s + p.ink, 0);
-    blocks.push({ box, parts: g, partSize, charSize: characterSize(g), orientation: guessOrientation(g, o.orientationRatio), ink });
+    blocks.push({ box, parts: g, partSize, charSize, orientation: guessOrientation(g, o.orientationRatio), ink });
   }
   return blocks
     .sort((a, b) => b.ink - a.ink)

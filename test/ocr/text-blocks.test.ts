@@ -84,9 +84,10 @@ describe('cropBlock', () => {
     const { data, width, height } = await greyOf(fixture('page-03.png'));
     const [block] = findTextBlocks(data, width, height);
     const crop = cropBlock(data, width, height, block!);
-    // partSize 19: margin ceil(0.6 x 19) = 12 pixels on each side; scale 40 / 19.
+    // partSize 19: margin ceil(0.6 x 19) = 12 pixels on each side; scale 40 / charSize, capped at 2.
     assert.deepEqual(crop.box, { x: 373, y: 651, w: 78, h: 97 });
-    assert.equal(crop.scale, 40 / 19);
+    assert.equal(block!.charSize, 19);
+    assert.equal(crop.scale, 2);
     assert.equal(crop.pixels.length, 78 * 97);
     assert.equal(crop.pixels[0], 255, 'the corner, away from every glyph, is blanked');
     assert.ok(crop.pixels.some((v) => v < 100), 'the glyphs are kept');
