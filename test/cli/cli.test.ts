@@ -1,7 +1,7 @@
 /** The `sagasu` command as scripts use it: a real child process on the bin entry, real engines. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -89,8 +89,29 @@ describe('sagasu stats and remove', () => {
     assert.deepEqual(after.hits, []);
   });
 
+  it('backs up the store into a file that restores with the same content', () => {
+    const backup = join(work, 'backup.db');
+    const run = sagasu('backup', backup, '--data', data);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^backed up 2 image\(s\) to /);
+    const restored = join(work, 'restored');
+    mkdirSync(restored);
+    copyFileSync(backup, join(restored, 'sagasu.db'));
+    const stats = JSON.parse(sagasu('stats', '--json', '--data', restored).stdout) as { images: number; indexes: Record<string, number> };
+    assert.deepEqual([stats.images, stats.indexes], [2, { text: 2, vector: 2, hash: 2 }]);
+  });
+
+  it('forgets everything in a scope, and exits 4 when there was nothing to forget', () => {
+    assert.equal(sagasu('forget', '--data', data).code, 2);
+    assert.equal(sagasu('forget', '--all-in-scope', '--scope', 'elsewhere', '--data', data).code, 4);
+    const run = sagasu('forget', '--all-in-scope', '--data', data);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'forgot 2 source(s)\n');
+    assert.equal((JSON.parse(sagasu('stats', '--json', '--data', data).stdout) as { images: number }).images, 0);
+  });
+
   it('prints help for each command with exit code 0', () => {
-    for (const command of ['index', 'search', 'stats', 'remove']) {
+    for (const command of ['index', 'search', 'stats', 'remove', 'forget', 'backup']) {
       const run = sagasu(command, '--help');
       assert.equal(run.code, 0);
       assert.match(run.stdout, new RegExp(`^Usage: sagasu ${command} `));
