@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { packageRoot } from '../src/paths.js';
+import { seededRandom } from '../src/random.js';
 
 const fixturesDir = join(packageRoot, 'test', 'fixtures');
 const samplesDir = join(packageRoot, 'data', 'samples');
@@ -21,17 +22,7 @@ const queriesDir = join(samplesDir, 'queries');
 const LATIN_FONT = 'DejaVu Sans';
 const CJK_FONT = 'Noto Sans CJK JP';
 
-/** mulberry32: tiny, fast, good enough for drawings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 type Rng = () => number;
 const between = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng();

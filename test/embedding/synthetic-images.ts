@@ -4,18 +4,9 @@
  */
 import sharp from 'sharp';
 import type { DecodedImage } from '../../src/types.js';
+import { seededRandom } from '../../src/random.js';
 
-/** A tiny deterministic PRNG (mulberry32) so every run draws the same scenes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 /** Sum of seeded random grids at several scales, upsampled smoothly: roughly 1/f like a photo. */
 async function smoothTexture(r: () => number, width: number, height: number): Promise<Buffer> {
