@@ -280,8 +280,9 @@ export class Sagasu {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
+        // Settle with TIMEOUT before aborting: the stage's own rejection on abort must not win the race.
         reject(new SagasuError('TIMEOUT', `${stage} took longer than ${ms} ms`));
+        controller.abort();
       }, ms);
     });
     try {

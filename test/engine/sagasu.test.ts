@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
+import type { OcrEngine } from '../../src/types.js';
 import { blocksPng, SizeKeyedOcr, ThumbnailEmbedder } from '../helpers/fakes.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sagasu-engine-'));
@@ -325,6 +326,28 @@ describe('Sagasu.checkConsistency', () => {
     indexing = false;
     await watcher;
     assert.ok(checks >= 2, `checked ${checks} times`);
+    await engine.close();
+  });
+});
+
+describe('Sagasu stage time limits', () => {
+  it('fails an image whose OCR runs past the limit with TIMEOUT, aborts the OCR, and indexes the rest', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const aborted: string[] = [];
+    const slowOnB: OcrEngine = {
+      id: 'slow-ocr',
+      recognize: (image, options) =>
+        image.width === 66
+          ? new Promise((_, reject) => options?.signal?.addEventListener('abort', () => (aborted.push('b'), reject(new Error('aborted')))))
+          : Promise.resolve({ text: '', lines: [] }),
+      close: async () => {},
+    };
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: slowOnB, embedder: new ThumbnailEmbedder(), timeouts: { ocrMs: 100 } });
+    const summary = await engine.indexPaths([join(dir, 'gallery')]);
+    assert.deepEqual(summary.failed.map((f) => [f.path.slice(dir.length), f.code, f.message]), [['/gallery/b.png', 'TIMEOUT', 'sagasu: OCR took longer than 100 ms']]);
+    assert.equal(summary.added, 2);
+    assert.deepEqual(aborted, ['b']);
     await engine.close();
   });
 });
