@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
 import { decodeImage, type DecodeOptions, type DecodedWithHashes } from './decoding/decode-image.js';
 import { SagasuError, isSagasuError } from './errors.js';
 import { heuristicConfidence } from './fusion/confidence.js';
@@ -47,6 +48,11 @@ export interface SagasuOptions {
   textIndex?: TextIndexOptions;
   /** Largest perceptual-hash Hamming distance that counts as a near duplicate. Default 10. */
   hashMaxDistance?: number;
+  /**
+   * Also embed the mirrored query image and keep, per indexed image, the better of the two
+   * similarities: re-posts are often flipped. Costs one more embedding per query. Default true.
+   */
+  mirroredQueries?: boolean;
   /** Per-image time limits for the OCR and embedding stages, in ms. Default 60000 and 30000. */
   timeouts?: { ocrMs?: number; embedMs?: number };
   logger?: Logger;
@@ -55,6 +61,7 @@ export interface SagasuOptions {
 export const defaultSagasuOptions = {
   dataDir: './data',
   scope: 'local',
+  mirroredQueries: true,
   hashMaxDistance: defaultHashSearchOptions.maxDistance,
   timeouts: { ocrMs: 60_000, embedMs: 30_000 },
 };
@@ -97,6 +104,8 @@ export interface PreparedQuery {
   readonly decoded: DecodedWithHashes;
   readonly ocr: OcrResult | undefined;
   readonly embedding: Float32Array;
+  /** The embedding of the mirrored image (queries only, when mirroredQueries is on). */
+  readonly mirroredEmbedding?: Float32Array;
   readonly timings: StageTimings;
 }
 
@@ -161,6 +170,7 @@ interface Analysis {
   decoded: DecodedWithHashes;
   ocr: OcrResult | undefined;
   embedding: Float32Array;
+  mirroredEmbedding?: Float32Array;
 }
 
 /**
@@ -300,7 +310,7 @@ export class Sagasu {
   }
 
   /** OCR and embed at the same time (the OCR pool and the embedder run in parallel). */
-  private async analyse(decoded: DecodedWithHashes, withOcr: boolean, timings: StageTimings): Promise<Analysis> {
+  private async analyse(decoded: DecodedWithHashes, withOcr: boolean, timings: StageTimings, mirrored = false): Promise<Analysis> {
     const image = decoded.image;
     const ocrPromise = (async () => {
       if (!withOcr || this.ocr === false) return undefined;
@@ -313,11 +323,14 @@ export class Sagasu {
     const embedPromise = (async () => {
       const began = performance.now();
       const vector = await this.withTimeout('embedding', this.options.timeouts.embedMs, () => this.embedder.embed(image));
+      const mirror = mirrored
+        ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await mirrorImage(image)))
+        : undefined;
       timings.embedMs = performance.now() - began;
-      return vector;
+      return { vector, mirror };
     })();
-    const [ocr, embedding] = await Promise.all([ocrPromise, embedPromise]);
-    return { decoded, ocr, embedding };
+    const [ocr, { vector, mirror }] = await Promise.all([ocrPromise, embedPromise]);
+    return { decoded, ocr, embedding: vector, ...(mirror ? { mirroredEmbedding: mirror } : {}) };
   }
 
   /**
@@ -476,7 +489,7 @@ export class Sagasu {
   async prepareQuery(image: Buffer, options: { ocr?: boolean } = {}): Promise<PreparedQuery> {
     this.assertOpen();
     const timings: StageTimings = {};
-    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings);
+    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings, this.options.mirroredQueries);
     return { ...analysis, timings };
   }
 
@@ -516,13 +529,23 @@ export class Sagasu {
       analysis = query.prepared;
       Object.assign(timings, query.prepared.timings);
     } else if (query.image) {
-      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings);
+      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings, this.options.mirroredQueries && wanted.has('visual'));
     }
     if (analysis && wanted.has('text')) queryText = analysis.ocr?.text ?? '';
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
-      const hits = this.vectorIndex.search(analysis.embedding, candidates, inScope);
-      lists.push({ source: 'visual', hits: hits.map((hit) => ({ id: hit.id, score: hit.similarity, detail: { similarity: round(hit.similarity) } })) });
+      const best = new Map<number, { similarity: number; mirrored: boolean }>();
+      for (const hit of this.vectorIndex.search(analysis.embedding, candidates, inScope)) best.set(hit.id, { similarity: hit.similarity, mirrored: false });
+      if (analysis.mirroredEmbedding) {
+        for (const hit of this.vectorIndex.search(analysis.mirroredEmbedding, candidates, inScope)) {
+          if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, mirrored: true });
+        }
+      }
+      const hits = [...best.entries()].sort((a, b) => b[1].similarity - a[1].similarity || a[0] - b[0]).slice(0, candidates);
+      lists.push({
+        source: 'visual',
+        hits: hits.map(([id, { similarity, mirrored }]) => ({ id, score: similarity, detail: { similarity: round(similarity), ...(mirrored ? { mirrored: true } : {}) } })),
+      });
     }
     const words = [queryText, query.text ?? ''].join('\n').trim();
     if (words && wanted.has('text')) {
@@ -636,6 +659,12 @@ export class Sagasu {
       await Promise.allSettled(this.owned.map((part) => part.close()));
     }
   }
+}
+
+/** The image flipped left to right. */
+async function mirrorImage(image: DecodedImage): Promise<DecodedImage> {
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).flop().raw().toBuffer();
+  return { ...image, data };
 }
 
 function own<T extends OcrEngine | Embedder>(owned: Array<OcrEngine | Embedder>, part: T): T {

@@ -22,7 +22,7 @@ export function hitToJson(hit: SearchHit): Record<string, unknown> {
 function describeReasons(hit: SearchHit): string {
   const parts: string[] = [];
   const { visual, text, hash } = hit.reasons;
-  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)})`);
+  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)}${visual.detail?.mirrored ? ', mirrored' : ''})`);
   if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})`);
   if (hash) parts.push(hash.detail?.exact ? 'same file bytes' : `near duplicate (hash distance ${String(hash.detail?.distance)})`);
   return parts.join(' · ');

@@ -351,3 +351,23 @@ describe('Sagasu stage time limits', () => {
     await engine.close();
   });
 });
+
+describe('Sagasu.search with a mirrored query', () => {
+  it('matches a left-right flipped copy through the mirrored embedding, and says so', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const flipped = await sharp(await blocksPng(3, 68, 48)).flop().png().toBuffer();
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const result = await engine.search({ image: flipped }, { k: 1, sources: ['visual'] });
+    assert.equal(result.hits[0]?.path, join(dir, 'gallery', 'nested', 'c.png'));
+    assert.deepEqual(result.hits[0]?.reasons.visual?.detail, { similarity: 1, mirrored: true });
+    await engine.close();
+
+    const plain = await open(join(dir, 'data'), { mirroredQueries: false });
+    const without = await plain.search({ image: flipped }, { k: 3, sources: ['visual'] });
+    assert.ok(without.hits.every((hit) => hit.reasons.visual?.detail?.mirrored === undefined));
+    assert.ok((without.hits.find((hit) => hit.path?.endsWith('c.png'))?.reasons.visual?.detail?.similarity as number ?? 0) < 0.99);
+    await plain.close();
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cleanText, isMeaningful, mapBox, mergeLines, overlap, readingScore } from '../../src/ocr/lines.js';
+import { cleanText, confidentWords, isMeaningful, mapBox, mergeLines, overlap, readingScore } from '../../src/ocr/lines.js';
 import type { Box, OcrLine } from '../../src/types.js';
 
 const line = (text: string, confidence: number, box: Box, region = 0, orientation: 'horizontal' | 'vertical' = 'horizontal'): OcrLine & { region: number } => ({
@@ -79,7 +79,7 @@ describe('mergeLines', () => {
     assert.deepEqual(merged.map((l) => l.text), ['GOODBYE']);
   });
 
-  it('keeps lines that do not overlap, and drops the region marker', () => {
+  it('keeps lines that do not overlap, and drops the region marker of whole-image lines', () => {
     const merged = mergeLines([line('B', 90, { x: 0, y: 50, w: 100, h: 20 }), line('A', 90, { x: 0, y: 0, w: 100, h: 20 })]);
     assert.deepEqual(merged.map((l) => l.text), ['A', 'B']);
     assert.equal('region' in (merged[0] as object), false);
@@ -92,5 +92,23 @@ describe('mergeLines', () => {
       line('一列目', 90, { x: 130, y: 10, w: 20, h: 80 }, 1, 'vertical'),
     ]);
     assert.deepEqual(merged.map((l) => l.text), ['一列目', '二列目', '下の吹き出し']);
+    // Region numbers 1, 2 become indices 0, 1 into OcrResult.regions.
+    assert.deepEqual(merged.map((l) => l.region), [0, 0, 1]);
+  });
+});
+
+describe('confidentWords', () => {
+  const word = (text: string, confidence: number) => ({ text, confidence, box: { x: 0, y: 0, w: 1, h: 1 } });
+
+  it('keeps the confident words of a weak line, joined without spaces in Japanese, with their letter-weighted confidence', () => {
+    assert.deepEqual(confidentWords([word('史', 0), word('で', 0), word('すか', 92), word('ら', 89)], 60), {
+      text: 'すから',
+      confidence: 91,
+      words: [word('すか', 92), word('ら', 89)],
+    });
+  });
+
+  it('returns null when fewer than two letters are confident', () => {
+    assert.equal(confidentWords([word('葛', 0), word('か', 35), word('に', 96)], 60), null);
   });
 });
