@@ -167,7 +167,7 @@ async function engineAtScale(vectors: Float32Array[], queries: Float32Array[], d
       const id = store.insertImage({
         scope: 'local', sha256: hex(i, 64), phash: hex((i * 2654435761) >>> 0, 8) + hex((i * 40503) >>> 0, 8),
         width: 800, height: 1100, format: 'jpeg', bytes: 100_000, ocrText: i % 3 === 0 ? `page ${i} words lighthouse ${i % 97}` : '',
-        ocrLines: [], embedding, modelId, ocrId: 'bench',
+        ocrLines: [], ocrRegions: [], embedding, modelId, ocrId: 'bench',
       });
       store.attachSource(id, 'local', { kind: 'file', path: `page-${i}.jpg`, absolutePath: `/bench/page-${i}.jpg` });
     });

@@ -375,6 +375,7 @@ export class Sagasu {
         bytes: image.original.bytes,
         ocrText: analysis.ocr?.text ?? '',
         ocrLines: [...(analysis.ocr?.lines ?? [])],
+        ocrRegions: [...(analysis.ocr?.regions ?? [])],
         embedding: analysis.embedding,
         modelId: this.embedder.modelId,
         ocrId: this.ocr === false ? 'none' : this.ocr.id,
@@ -572,6 +573,15 @@ export class Sagasu {
       if (!image) continue; // removed since the index was read
       const sources = this.store.sourcesOf(hit.id).filter((source) => !options.filterSource || options.filterSource(source));
       if (sources.length === 0) continue;
+      const matched = hit.reasons.text?.detail?.matched;
+      if (Array.isArray(matched) && matched.length > 0) {
+        // Show where the words are: the OCR lines (with boxes) that hold a matched term.
+        const terms = new Set(matched as string[]);
+        hit.reasons.text!.detail!.lines = image.ocrLines
+          .filter((line) => tokenize(line.text).some((term) => terms.has(term)))
+          .slice(0, 5)
+          .map((line) => ({ text: line.text, box: line.box, ...(line.region === undefined ? {} : { region: image.ocrRegions[line.region] }) }));
+      }
       hits.push({
         imageId: hit.id,
         path: sources.find((s) => s.path)?.path ?? null,

@@ -23,9 +23,21 @@ export interface TextIndexOptions {
   namesBoost?: number;
   /** Edit distance for Latin words of 5+ letters, as a fraction of the word's length. Default 0.2. */
   fuzzy?: number;
+  /**
+   * Work limit per query, in postings (documents per term, summed over the query's terms). The
+   * rarest terms are kept until the sum would pass it; the most common ones, which say least
+   * about which page it is (low IDF) and cost most, are dropped. The 2 rarest are always kept.
+   * Default 20000 (about 50 ms on this project's 2-core machine).
+   */
+  maxPostings?: number;
+  /**
+   * In a collection of 1000 documents or more, a term found in more than this share of them is a
+   * stop word for this collection and is not searched (it cannot tell pages apart). Default 0.2.
+   */
+  maxTermShare?: number;
 }
 
-export const defaultTextIndexOptions: Required<TextIndexOptions> = { namesBoost: 0.5, fuzzy: 0.2 };
+export const defaultTextIndexOptions: Required<TextIndexOptions> = { namesBoost: 0.5, fuzzy: 0.2, maxPostings: 20_000, maxTermShare: 0.2 };
 
 const serializationVersion = 1;
 
@@ -85,9 +97,10 @@ export class TextIndex {
 
   search(query: string, options: { limit?: number; filter?: (id: number) => boolean } = {}): TextHit[] {
     const { limit = 50, filter } = options;
-    if (tokenize(query).length === 0) return [];
+    const terms = this.affordableTerms([...new Set(tokenize(query))]);
+    if (terms.length === 0) return [];
     const fuzzy = this.options.fuzzy;
-    const results = this.index.search(query, {
+    const results = this.index.search({ combineWith: 'OR', queries: terms }, {
       combineWith: 'OR',
       boost: { text: 1, names: this.options.namesBoost },
       fuzzy: (term: string) => (term.length >= 5 && !isCjk(term) ? fuzzy : false),
@@ -95,6 +108,35 @@ export class TextIndex {
       ...(filter ? { filter: (result: { id: unknown }) => filter(result.id as number) } : {}),
     });
     return results.slice(0, limit).map((result) => ({ id: result.id as number, score: result.score, terms: result.queryTerms }));
+  }
+
+  /** The query's terms, rarest first, within the postings budget (see TextIndexOptions.maxPostings). */
+  private affordableTerms(terms: string[]): string[] {
+    const total = this.index.documentCount;
+    const tooCommon = total >= 1000 ? this.options.maxTermShare * total : Infinity;
+    const withFrequency = terms
+      .map((term) => ({ term, documents: this.documentFrequency(term) }))
+      .filter(({ documents }) => documents <= tooCommon)
+      .sort((a, b) => a.documents - b.documents);
+    const kept: string[] = [];
+    let postings = 0;
+    for (const { term, documents } of withFrequency) {
+      if (kept.length >= 2 && postings + documents > this.options.maxPostings) break;
+      kept.push(term);
+      postings += documents;
+    }
+    return kept;
+  }
+
+  /**
+   * Documents holding the term in any field. MiniSearch has no public document-frequency call;
+   * its term map is read here (stable across MiniSearch 6-7; checked by a test).
+   */
+  private documentFrequency(term: string): number {
+    const fields = (this.index as unknown as { _index: { get(term: string): Map<number, Map<number, number>> | undefined } })._index.get(term);
+    let most = 0;
+    for (const documents of fields?.values() ?? []) most = Math.max(most, documents.size);
+    return most;
   }
 
   save(file: string): void {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DatabaseHandle, Statement } from 'better-sqlite3';
 import { SagasuError } from '../errors.js';
-import type { OcrLine } from '../types.js';
+import type { OcrLine, OcrRegion } from '../types.js';
 
 /**
  * The source of truth: one SQLite file. The text, vector and hash indexes are derived from it
@@ -61,6 +61,8 @@ export interface ImageRecord {
   bytes: number;
   ocrText: string;
   ocrLines: OcrLine[];
+  /** The text regions OCR read; each line's `region` indexes into this. */
+  ocrRegions: OcrRegion[];
   embedding: Float32Array;
   modelId: string;
   ocrId: string;
@@ -100,6 +102,7 @@ CREATE TABLE IF NOT EXISTS images (
   bytes INTEGER NOT NULL,
   ocr_text TEXT NOT NULL,
   ocr_lines TEXT NOT NULL,
+  ocr_regions TEXT NOT NULL DEFAULT '[]',
   embedding BLOB NOT NULL,
   model_id TEXT NOT NULL,
   ocr_id TEXT NOT NULL,
@@ -149,6 +152,7 @@ interface ImageRow {
   bytes: number;
   ocr_text: string;
   ocr_lines: string;
+  ocr_regions: string;
   embedding: Buffer;
   model_id: string;
   ocr_id: string;
@@ -189,9 +193,9 @@ export class SqliteStore {
       imageBySha: prepare('SELECT * FROM images WHERE scope = ? AND sha256 = ?'),
       imageById: prepare('SELECT * FROM images WHERE id = ?'),
       insertImage: prepare(`INSERT INTO images (scope, sha256, phash, width, height, format, bytes, ocr_text, ocr_lines,
-        embedding, model_id, ocr_id, created_at, updated_at)
-        VALUES (@scope, @sha256, @phash, @width, @height, @format, @bytes, @ocr_text, @ocr_lines, @embedding, @model_id,
-        @ocr_id, @now, @now)`),
+        ocr_regions, embedding, model_id, ocr_id, created_at, updated_at)
+        VALUES (@scope, @sha256, @phash, @width, @height, @format, @bytes, @ocr_text, @ocr_lines, @ocr_regions, @embedding,
+        @model_id, @ocr_id, @now, @now)`),
       deleteImage: prepare('DELETE FROM images WHERE id = ?'),
       touchImage: prepare('UPDATE images SET updated_at = ? WHERE id = ?'),
       sourceByKey: prepare('SELECT * FROM sources WHERE scope = ? AND key = ?'),
@@ -234,6 +238,9 @@ export class SqliteStore {
       // Deleted rows (OCR text, hashes, embeddings) are overwritten, not left in free pages.
       db.pragma('secure_delete = ON');
       db.exec(schema);
+      // Added after schema version 1 shipped; older files get the column with an empty default.
+      const columns = (db.prepare('PRAGMA table_info(images)').all() as Array<{ name: string }>).map((c) => c.name);
+      if (!columns.includes('ocr_regions')) db.exec("ALTER TABLE images ADD COLUMN ocr_regions TEXT NOT NULL DEFAULT '[]'");
       const get = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
       const version = get('schema_version');
       if (version !== undefined && Number(version) !== storeSchemaVersion) {
@@ -358,6 +365,7 @@ export class SqliteStore {
       bytes: image.bytes,
       ocr_text: image.ocrText,
       ocr_lines: JSON.stringify(image.ocrLines),
+      ocr_regions: JSON.stringify(image.ocrRegions),
       embedding: Buffer.from(image.embedding.buffer, image.embedding.byteOffset, image.embedding.byteLength),
       model_id: image.modelId,
       ocr_id: image.ocrId,
@@ -523,6 +531,7 @@ function toImage(row: ImageRow): ImageRecord {
     bytes: row.bytes,
     ocrText: row.ocr_text,
     ocrLines: JSON.parse(row.ocr_lines) as OcrLine[],
+    ocrRegions: JSON.parse(row.ocr_regions) as OcrRegion[],
     embedding,
     modelId: row.model_id,
     ocrId: row.ocr_id,

@@ -127,7 +127,10 @@ describe('Sagasu.search', () => {
     assert.deepEqual(Object.keys(top.reasons).sort(), ['hash', 'text', 'visual']);
     assert.equal(top.reasons.visual?.rank, 1);
     assert.ok((top.reasons.visual?.detail?.similarity as number) > 0.95);
-    assert.deepEqual(top.reasons.text?.detail, { matched: ['where', 'lighthouse'] });
+    assert.deepEqual(top.reasons.text?.detail, {
+      matched: ['where', 'lighthouse'],
+      lines: [{ text: 'WHERE IS THE LIGHTHOUSE', box: { x: 0, y: 0, w: 64, h: 48 } }],
+    });
     assert.equal(top.reasons.hash?.detail?.exact, false);
     assert.ok(result.hits.length <= 3);
     for (const key of ['decodeMs', 'ocrMs', 'embedMs', 'searchMs', 'fuseMs'] as const) assert.equal(typeof result.timings[key], 'number');

@@ -87,3 +87,32 @@ describe('TextIndex.save and load', () => {
     assert.equal(TextIndex.load(join(dir, 'old.json')), undefined);
   });
 });
+
+describe('TextIndex.search work limit', () => {
+  it('drops the most common query terms past the postings budget, keeping the rare ones that identify the page', () => {
+    const index = new TextIndex({ maxPostings: 50 });
+    for (let id = 1; id <= 200; id++) index.add({ id, text: `common everywhere page${id}`, names: '' });
+    index.add({ id: 999, text: 'common everywhere lighthouse keeper', names: '' });
+    const hits = index.search('common everywhere lighthouse keeper');
+    assert.equal(hits[0]?.id, 999);
+    assert.deepEqual(hits[0]?.terms.sort(), ['keeper', 'lighthouse']);
+    assert.equal(hits.length, 1, 'the common terms were not searched');
+  });
+
+  it('keeps the two rarest terms even when each alone is over the budget', () => {
+    const index = new TextIndex({ maxPostings: 10 });
+    for (let id = 1; id <= 100; id++) index.add({ id, text: id <= 60 ? 'alpha beta' : 'alpha gamma', names: '' });
+    const hits = index.search('alpha beta gamma', { limit: 200 });
+    assert.equal(hits.length, 100, 'every document holds beta or gamma');
+    assert.ok(hits.every((hit) => hit.terms.length === 1 && ['beta', 'gamma'].includes(hit.terms[0]!)), 'alpha was not searched');
+  });
+});
+
+describe('TextIndex.search stop words', () => {
+  it('does not search a term found in more than a fifth of a large collection', () => {
+    const index = new TextIndex();
+    for (let id = 1; id <= 1000; id++) index.add({ id, text: id % 4 === 0 ? `everywhere p${id}` : `p${id}`, names: '' });
+    assert.deepEqual(index.search('everywhere'), []);
+    assert.deepEqual(index.search('everywhere p8').map((hit) => [hit.id, hit.terms]), [[8, ['p8']]]);
+  });
+});

@@ -43,6 +43,20 @@ describe('indexing and searching with the real engines', () => {
     for (const word of ['MIDNIGHT', 'BAKERY', 'OPENS']) assert.ok(text.includes(word), `"${word}" in ${JSON.stringify(text)}`);
   });
 
+  it('stores the text regions OCR read, each line pointing at its region', () => {
+    const image = engine.store.getImage(engine.store.sourcesByPath(fixture('page-03.png'))[0]!.imageId)!;
+    assert.ok(image.ocrRegions.length > 0, 'regions recorded');
+    for (const line of image.ocrLines) if (line.region !== undefined) assert.ok(line.region >= 0 && line.region < image.ocrRegions.length);
+    assert.ok(image.ocrLines.some((line) => line.region !== undefined && line.orientation === 'vertical'), 'the vertical bubble was read as a region');
+  });
+
+  it('shows which OCR lines, with their boxes, hold the matched words', async () => {
+    const result = await engine.search({ text: 'midnight bakery' }, { k: 1 });
+    const lines = result.hits[0]!.reasons.text!.detail!.lines as Array<{ text: string; box: { x: number; y: number; w: number; h: number } }>;
+    assert.ok(lines.length > 0 && lines.some((line) => /BAKERY/i.test(line.text)), JSON.stringify(lines));
+    for (const { box } of lines) assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.w <= 600 && box.y + box.h <= 850, JSON.stringify(box));
+  });
+
   it('finds the page from a cropped, re-compressed copy, ranked first', async () => {
     for (const name of ['page-02.png', 'page-03.png', 'page-05.png']) {
       const result = await engine.search({ image: await halfCrop(name) }, { k: 3 });

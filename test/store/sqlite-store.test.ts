@@ -19,7 +19,8 @@ function image(sha: string, scope = 'local'): NewImage {
     format: 'png',
     bytes: 123,
     ocrText: 'hello',
-    ocrLines: [{ text: 'hello', confidence: 91, box: { x: 1, y: 2, w: 3, h: 4 }, orientation: 'horizontal', language: 'eng', words: [] }],
+    ocrLines: [{ text: 'hello', confidence: 91, box: { x: 1, y: 2, w: 3, h: 4 }, orientation: 'horizontal', language: 'eng', words: [], region: 0 }],
+    ocrRegions: [{ box: { x: 0, y: 0, w: 10, h: 10 }, kind: 'block', orientation: 'horizontal' }],
     embedding: Float32Array.from([0.6, 0.8, 0]),
     modelId: 'model-a',
     ocrId: 'test-ocr',
@@ -57,6 +58,7 @@ describe('SqliteStore images and sources', () => {
     const got = store.getImage(id)!;
     assert.deepEqual([...got.embedding], [...Float32Array.from([0.6, 0.8, 0])]);
     assert.deepEqual(got.ocrLines, image('a').ocrLines);
+    assert.deepEqual(got.ocrRegions, image('a').ocrRegions);
     assert.equal(store.findImageBySha('local', 'a')?.id, id);
     assert.equal(store.findImageBySha('other', 'a'), undefined);
     const [source] = store.sourcesOf(id);
