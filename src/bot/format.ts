@@ -32,12 +32,18 @@ export function explainMatch(reasons: FusedHit['reasons']): string {
   const hash = reasons.hash?.detail as { distance?: number; exact?: boolean } | undefined;
   if (reasons.hash) parts.push(hash?.exact ? 'the very same file' : `near-duplicate (hash distance ${hash?.distance ?? '?'})`);
   const similarity = reasons.visual?.detail?.['similarity'];
-  if (reasons.visual) parts.push(`looks alike: visual rank ${reasons.visual.rank}${typeof similarity === 'number' ? `, similarity ${similarity.toFixed(2)}` : ''}`);
+  const mirrored = reasons.visual?.detail?.['mirrored'] === true ? ', mirrored' : '';
+  if (reasons.visual) parts.push(`looks alike: visual rank ${reasons.visual.rank}${typeof similarity === 'number' ? `, similarity ${similarity.toFixed(2)}` : ''}${mirrored}`);
   const matched = reasons.text?.detail?.['matched'];
   if (reasons.text) {
     const words = Array.isArray(matched) ? (matched as string[]) : [];
     const shown = words.slice(0, 12).map((w) => `\`${w.replace(/`/g, "'")}\``).join(', ');
     parts.push(`text rank ${reasons.text.rank}${words.length ? `, words: ${shown}${words.length > 12 ? ` and ${words.length - 12} more` : ''}` : ''}`);
+    // The OCR lines holding those words, as read (the words above are normalised search terms).
+    const lines = reasons.text.detail?.['lines'];
+    if (Array.isArray(lines)) {
+      for (const line of (lines as Array<{ text: string }>).slice(0, 2)) parts.push(`in “${truncate(line.text.replace(/\s+/g, ' '), 80)}”`);
+    }
   }
   return parts.length ? parts.join('\n') : 'matched';
 }

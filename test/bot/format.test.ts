@@ -37,6 +37,13 @@ describe('explainMatch', () => {
   it('says which sources found the image, at what rank, and the words that matched', () => {
     assert.equal(explainMatch(item.reasons), 'looks alike: visual rank 1, similarity 0.93\ntext rank 2, words: `lighthouse`, `where`');
     assert.equal(explainMatch({ hash: { rank: 1, score: 64, contribution: 0.02, detail: { distance: 0, exact: true } } }), 'the very same file');
+    assert.equal(
+      explainMatch({
+        visual: { rank: 1, score: 0.9, contribution: 0.02, detail: { similarity: 0.9, mirrored: true } },
+        text: { rank: 1, score: 5, contribution: 0.02, detail: { matched: ['bakery'], lines: [{ text: 'MIDNIGHT  BAKERY OPENS', box: { x: 0, y: 0, w: 1, h: 1 } }] } },
+      }),
+      'looks alike: visual rank 1, similarity 0.90, mirrored\ntext rank 1, words: `bakery`\nin “MIDNIGHT BAKERY OPENS”',
+    );
     assert.equal(explainMatch({ hash: { rank: 1, score: 60, contribution: 0.02, detail: { distance: 4, exact: false } } }), 'near-duplicate (hash distance 4)');
   });
 });
