@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { SourceName } from '../fusion/fuse.js';
 import { allQueryTypes, type QueryType } from '../eval/retrieval-queries.js';
 import { formatReport, reportToJson, runRetrievalEval } from '../eval/retrieval-eval.js';
+import { nonNegativeNumber, weightList } from './options.js';
 
 interface EvalCliOutput {
   out: (text: string) => void;
@@ -62,25 +63,6 @@ function share(value: string): number {
   return n;
 }
 
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number >= 0.');
-  return n;
-}
-
-function weightList(value: string): Partial<Record<SourceName, number>> {
-  const weights: Partial<Record<SourceName, number>> = {};
-  for (const part of value.split(',')) {
-    const [name, number] = part.split('=').map((s) => s.trim());
-    const weight = Number(number);
-    if (!['visual', 'text', 'hash'].includes(name ?? '') || !(weight >= 0) || !Number.isFinite(weight)) {
-      throw new InvalidArgumentError(`expected source=weight pairs like visual=1,text=1,hash=2, got "${part}".`);
-    }
-    weights[name as SourceName] = weight;
-  }
-  return weights;
-}
-
 /**
  * Adds `sagasu eval`: the retrieval evaluation (see src/eval/retrieval-eval.ts). Prints the
  * tables (or `--json`); `--report` writes the full JSON with every query's ranked lists.
@@ -96,7 +78,7 @@ export function registerEvalCommand(program: Command, output: EvalCliOutput): vo
     .option('--seed <value>', 'seed of query generation, held-out images and the calibration split', '1')
     .option('--holdout <share>', 'share of each collection left out of the index to measure false positives', share, 0.1)
     .option('--no-ocr', 'skip OCR (the text source then has only file names)')
-    .option('--rrf-k <n>', 'reciprocal rank fusion constant of the engine under test', nonNegative)
+    .option('--rrf-k <n>', 'reciprocal rank fusion constant of the engine under test', nonNegativeNumber)
     .option('--weights <list>', 'fusion weights of the engine under test, e.g. visual=1,text=1,hash=2', weightList)
     .option('--max-fp-rate <share>', 'false-positive rate allowed when choosing the confidence threshold', share, 0.05)
     .option('--sweep', 'also rank every query with a grid of fusion settings (k, text and hash weights) and print the best')

@@ -1,9 +1,10 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { SagasuError, isSagasuError } from '../errors.js';
 import type { SourceName } from '../fusion/fuse.js';
 import { Sagasu, readQueryFile, type SagasuOptions, type SearchHit, type SearchResult } from '../sagasu.js';
 import { formatHitsText, hitToJson } from './format.js';
+import { nonNegativeNumber, positiveInteger, sourceList, weightList } from './options.js';
 import { registerBotCommands } from './bot-cli.js';
 import { registerEvalCommand } from './eval-cli.js';
 import { registerEvalOcrCommand } from './eval-ocr-cli.js';
@@ -33,39 +34,6 @@ const defaultOutput: Output = {
   err: (text) => process.stderr.write(text),
   isTTY: Boolean(process.stderr.isTTY),
 };
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('must be a whole number from 1 to 1000.');
-  return n;
-}
-
-function sourceList(value: string): SourceName[] {
-  const names = value.split(',').map((s) => s.trim());
-  for (const name of names) {
-    if (!['visual', 'text', 'hash'].includes(name)) throw new InvalidArgumentError(`unknown source "${name}" (visual, text, hash).`);
-  }
-  return names as SourceName[];
-}
-
-function weightList(value: string): Partial<Record<SourceName, number>> {
-  const weights: Partial<Record<SourceName, number>> = {};
-  for (const part of value.split(',')) {
-    const [name, number] = part.split('=').map((s) => s.trim());
-    const weight = Number(number);
-    if (!['visual', 'text', 'hash'].includes(name ?? '') || !(weight >= 0) || !Number.isFinite(weight)) {
-      throw new InvalidArgumentError(`expected source=weight pairs like visual=1,text=1,hash=2, got "${part}".`);
-    }
-    weights[name as SourceName] = weight;
-  }
-  return weights;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number >= 0.');
-  return n;
-}
 
 function withCommonOptions(command: Command): Command {
   return command

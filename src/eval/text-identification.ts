@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { TextIndex } from '../indexes/text-index.js';
 import type { Box, DecodedImage, OcrEngine } from '../types.js';
 import { type AnnotatedBox, type AnnotatedPage, decodePage, median } from './ocr-eval.js';
+import { seededRandom } from '../random.js';
 
 export interface IdentificationOptions {
   /** Queries made from each page. Default 2. */
@@ -62,17 +63,7 @@ export interface IdentificationReport {
   readonly medianSeconds: number;
 }
 
-/** A small deterministic PRNG (mulberry32): the same seed gives the same queries everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 const centre = (b: Box): [number, number] => [b.x + b.w / 2, b.y + b.h / 2];
 
