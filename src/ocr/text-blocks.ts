@@ -15,6 +15,7 @@
  *    top to bottom (characters in a column nearly touch), horizontal text left to right.
  */
 import type { Box, TextOrientation } from '../types.js';
+import { connectedComponents } from './components.js';
 
 export interface TextBlockOptions {
   /** Grey level (0-255) below which a pixel is ink. Default 120. */
@@ -86,44 +87,10 @@ export interface TextBlock {
 /** Step 1-2: dark components of glyph size standing on light ground. */
 export function findGlyphParts(grey: Uint8Array, width: number, height: number, options: Partial<TextBlockOptions> = {}): GlyphPart[] {
   const o = { ...defaultTextBlockOptions, ...options };
-  const n = width * height;
-  const seen = new Uint8Array(n);
-  const stack = new Int32Array(n);
   const maxPart = Math.max(o.minPart + 1, o.maxPartPixels, o.maxPartFraction * Math.min(width, height));
   const parts: GlyphPart[] = [];
-  for (let start = 0; start < n; start++) {
-    if (seen[start] === 1 || (grey[start] as number) >= o.inkThreshold) continue;
-    let sp = 0;
-    stack[sp++] = start;
-    seen[start] = 1;
-    let ink = 0;
-    let x0 = width;
-    let y0 = height;
-    let x1 = -1;
-    let y1 = -1;
-    while (sp > 0) {
-      const p = stack[--sp] as number;
-      ink++;
-      const x = p % width;
-      const y = (p - x) / width;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= width) continue;
-          const q = yy * width + xx;
-          if (seen[q] === 0 && (grey[q] as number) < o.inkThreshold) {
-            seen[q] = 1;
-            stack[sp++] = q;
-          }
-        }
-      }
-    }
+  const { components } = connectedComponents(grey, width, height, { below: o.inkThreshold }, 8);
+  for (const { area: ink, x0, y0, x1, y1 } of components) {
     const w = x1 - x0 + 1;
     const h = y1 - y0 + 1;
     const side = Math.max(w, h);

@@ -5,6 +5,7 @@
  * a dark outline, with dark marks (the text) in its holes.
  */
 import type { Box } from '../types.js';
+import { connectedComponents } from './components.js';
 
 export interface BubbleOptions {
   /** Grey level (0-255) at or above which a pixel counts as bubble background. Default 200. */
@@ -47,39 +48,11 @@ export interface Bubble {
 export function findBubbles(grey: Buffer, width: number, height: number, options: Partial<BubbleOptions> = {}): Bubble[] {
   const o = { ...defaultBubbleOptions, ...options };
   const n = width * height;
-  const labels = new Int32Array(n); // 0 = unvisited / dark, k = component k
-  const stack = new Int32Array(n);
   const minArea = o.minAreaFraction * n;
   const maxArea = o.maxAreaFraction * n;
+  const { labels, components } = connectedComponents(grey, width, height, { atLeast: o.brightThreshold }, 4);
   const found: { box: Box; label: number; area: number }[] = [];
-  let next = 1;
-
-  for (let start = 0; start < n; start++) {
-    if (labels[start] !== 0 || (grey[start] as number) < o.brightThreshold) continue;
-    const label = next++;
-    let sp = 0;
-    stack[sp++] = start;
-    labels[start] = label;
-    let area = 0;
-    let x0 = width;
-    let y0 = height;
-    let x1 = -1;
-    let y1 = -1;
-    while (sp > 0) {
-      const p = stack[--sp] as number;
-      area++;
-      const x = p % width;
-      const y = (p - x) / width;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-      // 4-connectivity: a thin diagonal outline still separates a bubble from its surroundings.
-      if (x > 0) visit(p - 1);
-      if (x < width - 1) visit(p + 1);
-      if (y > 0) visit(p - width);
-      if (y < height - 1) visit(p + width);
-    }
+  for (const { label, area, x0, y0, x1, y1 } of components) {
     const touchesBorder = x0 === 0 || y0 === 0 || x1 === width - 1 || y1 === height - 1;
     if (touchesBorder || area < minArea || area > maxArea) continue;
     const bw = x1 - x0 + 1;
@@ -87,13 +60,6 @@ export function findBubbles(grey: Buffer, width: number, height: number, options
     if (area / (bw * bh) < o.minFill) continue;
     if (bw / bh > 8 || bh / bw > 8) continue;
     found.push({ box: { x: x0, y: y0, w: bw, h: bh }, label, area });
-
-    function visit(q: number): void {
-      if (labels[q] === 0 && (grey[q] as number) >= o.brightThreshold) {
-        labels[q] = label;
-        stack[sp++] = q;
-      }
-    }
   }
 
   const bubbles: Bubble[] = [];
