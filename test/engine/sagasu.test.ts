@@ -28,6 +28,17 @@ async function gallery(dir: string): Promise<string[]> {
   return files;
 }
 
+/** A data directory with the gallery indexed, and the fakes behind it (tests count their calls). */
+async function indexedGallery(): Promise<{ dir: string; engine: Sagasu; embedder: ThumbnailEmbedder; ocr: SizeKeyedOcr }> {
+  const dir = tempDir();
+  await gallery(dir);
+  const embedder = new ThumbnailEmbedder();
+  const ocr = new SizeKeyedOcr(ocrText);
+  const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder });
+  await engine.indexPaths([join(dir, 'gallery')]);
+  return { dir, engine, embedder, ocr };
+}
+
 describe('Sagasu.indexPaths', () => {
   it('indexes image files below folders, skipping other files, and reports failures without stopping', async () => {
     const dir = tempDir();
@@ -114,10 +125,7 @@ describe('Sagasu.add', () => {
 
 describe('Sagasu.search', () => {
   it('finds an image by its look, its text and its hash, with the reasons of each source', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const engine = await open(join(dir, 'data'));
-    await engine.indexPaths([join(dir, 'gallery')]);
+    const { dir, engine } = await indexedGallery();
     // Same picture and size (so the fake OCR reads the same words), re-encoded as JPEG.
     const query = await sharp(await blocksPng(1, 64, 48)).jpeg({ quality: 70 }).toBuffer();
     const result = await engine.search({ image: query }, { k: 3 });
@@ -138,12 +146,7 @@ describe('Sagasu.search', () => {
   });
 
   it('searches the text alone for a text-only query, without running the models', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const embedder = new ThumbnailEmbedder();
-    const ocr = new SizeKeyedOcr(ocrText);
-    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder });
-    await engine.indexPaths([join(dir, 'gallery')]);
+    const { dir, engine, embedder, ocr } = await indexedGallery();
     const calls = [embedder.calls, ocr.calls];
     const result = await engine.search({ text: 'midnight bakery' });
     assert.deepEqual(result.hits.map((hit) => hit.path), [join(dir, 'gallery', 'b.png')]);
@@ -196,10 +199,7 @@ describe('Sagasu.removeFile', () => {
 
 describe('Sagasu.open', () => {
   it('reloads the indexes from their snapshots after close', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const engine = await open(join(dir, 'data'));
-    await engine.indexPaths([join(dir, 'gallery')]);
+    const { dir, engine } = await indexedGallery();
     await engine.close();
     const again = await open(join(dir, 'data'));
     assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
@@ -225,10 +225,7 @@ describe('Sagasu.open', () => {
   });
 
   it('rebuilds the indexes from the store when the snapshots are gone', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const engine = await open(join(dir, 'data'));
-    await engine.indexPaths([join(dir, 'gallery')]);
+    const { dir, engine } = await indexedGallery();
     await engine.close();
     for (const name of readdirSync(join(dir, 'data'))) if (name.startsWith('text-index') || name.startsWith('vector-index')) rmSync(join(dir, 'data', name));
     const again = await open(join(dir, 'data'));
@@ -266,12 +263,7 @@ describe('Sagasu.forget', () => {
 
 describe('Sagasu.prepareQuery', () => {
   it('reads and embeds once, then searches with any sources at no further model cost', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const embedder = new ThumbnailEmbedder();
-    const ocr = new SizeKeyedOcr(ocrText);
-    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder });
-    await engine.indexPaths([join(dir, 'gallery')]);
+    const { dir, engine, embedder, ocr } = await indexedGallery();
     const prepared = await engine.prepareQuery(await blocksPng(1, 64, 48));
     const calls = [embedder.calls, ocr.calls];
     const visual = await engine.search({ prepared }, { sources: ['visual'] });
@@ -289,10 +281,7 @@ describe('Sagasu.prepareQuery', () => {
 
 describe('Sagasu.backup', () => {
   it('restores into an empty data directory with identical search results', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const engine = await open(join(dir, 'data'));
-    await engine.indexPaths([join(dir, 'gallery')]);
+    const { dir, engine } = await indexedGallery();
     const queries = [{ image: await blocksPng(2, 66, 48) }, { text: 'lighthouse bakery' }];
     const before = [];
     for (const query of queries) before.push((await engine.search(query, { k: 3 })).hits);
