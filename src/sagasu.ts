@@ -273,7 +273,7 @@ export class Sagasu {
     catchUp('vector', this.vectorIndex, (image) => this.vectorIndex.add(image.id, image.embedding));
   }
 
-  private textDocument(image: ImageRecord): { id: number; text: string; names: string } {
+  private textDocument(image: Pick<ImageRecord, 'id' | 'ocrText'>): { id: number; text: string; names: string } {
     const names = this.store
       .sourcesOf(image.id)
       .map((source) => [source.fileName, source.caption].filter(Boolean).join(' '))
@@ -389,12 +389,12 @@ export class Sagasu {
     }
     // Committed: now make it visible in all indexes in one synchronous step, so a concurrent
     // search sees the image in every index or in none.
-    const record = this.store.getImage(imageId)!;
+    // What was just committed is still in hand: no need to read the record back.
     if (removed !== undefined) this.dropFromIndexes(removed);
     this.scopeOf.set(imageId, scope);
-    this.hashIndex.add({ id: imageId, sha256: record.sha256, phash: record.phash });
-    this.vectorIndex.add(imageId, record.embedding);
-    this.textIndex.add(this.textDocument(record));
+    this.hashIndex.add({ id: imageId, sha256: decoded.sha256, phash: decoded.phash });
+    this.vectorIndex.add(imageId, analysis.embedding);
+    this.textIndex.add(this.textDocument({ id: imageId, ocrText: analysis.ocr?.text ?? '' }));
     return { status: existingSource ? 'updated' : 'added', imageId, timings };
   }
 
