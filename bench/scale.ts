@@ -1,25 +1,37 @@
 /**
- * Search at scale: HNSW against exact brute force, and the engine's search-and-fuse, at several
- * collection sizes.
+ * Search at scale: HNSW against exact brute force, with and without PCA reduction, and the
+ * engine's search-and-fuse, at several collection sizes.
  *
- *   npm run build && node dist/bench/scale.js [--sizes 10000,100000] [--queries 100] [--ef 16,32,64,128] [--engine]
+ *   npm run build && node dist/bench/scale.js [--sizes 10000,100000,1000000] [--dims 1280,256,128]
+ *     [--m 16] [--ef-construction 200] [--ef 16,32,64,128] [--whiten] [--queries 100] [--engine]
  *
- * Vectors have realistic neighbour structure: 120 real MobileNetV2 embeddings of generated scenes
- * are the cluster centres, and the bulk is drawn around them (centre + Gaussian noise, normalised)
- * so that siblings resemble pages of one chapter. The queries are real embeddings of half-size
- * JPEG copies of the real scenes. Uniform random vectors are not used: they have no neighbour
- * structure and flatter HNSW. Prints build rate, memory, save/load time, latency p50/p95 and
- * recall@10 against brute force for each efSearch, and with --engine the whole search-and-fuse
- * through a Sagasu instance whose store holds the same vectors.
+ * Vectors are drawn to match real MobileNetV2 embeddings. The bench first embeds a real set:
+ * 120 generated scenes ("chapters"), 4 crops of each ("pages"), and half-size JPEG copies of 100
+ * pages (the queries). From the real pages it learns the mean, the principal directions and
+ * variances between chapters (PCA of the chapter means) and within a chapter (PCA of page minus
+ * chapter mean), and the variance those leave, and draws the bulk hierarchically: a chapter
+ * centre = mean + between-chapter components with the real variances; each page = centre +
+ * within-chapter components + isotropic rest, normalised. It prints the top-1 neighbour cosine
+ * of real and drawn sets of the same shape, to check they look alike. The 480 real pages are
+ * part of every collection; queries are the 100 real JPEG copies and 100 drawn "copies" (a page
+ * moved as far as the real copies are from their originals).
+ *
+ * For each size and stored dimension: PCA fit time, projection and build rate, RSS, snapshot
+ * size, load time in a fresh process (and its RSS), HNSW p50/p95 per efSearch, recall@10 against
+ * exact search on the full vectors and on the stored ones, and brute force (JS loop) speed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { TfjsEmbedder } from '../src/embedding/tfjs-embedder.js';
+import { Pca } from '../src/indexes/pca.js';
 import { VectorIndex } from '../src/indexes/vector-index.js';
+import { seededRandom } from '../src/random.js';
 import { Sagasu, type PreparedQuery } from '../src/sagasu.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Embedder } from '../src/types.js';
@@ -28,159 +40,448 @@ import { halfSizeJpeg, scenePng } from '../test/embedding/synthetic-images.js';
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10000,100000' },
-    queries: { type: 'string', default: '100' },
+    dims: { type: 'string', default: '1280' },
+    m: { type: 'string', default: '16' },
+    'ef-construction': { type: 'string', default: '200' },
     ef: { type: 'string', default: '16,32,64,128' },
+    whiten: { type: 'boolean', default: false },
+    queries: { type: 'string', default: '100' },
     engine: { type: 'boolean', default: false },
-    centres: { type: 'string', default: '120' },
+    'fit-samples': { type: 'string', default: '10000' },
+    cache: { type: 'string', default: join(tmpdir(), 'sagasu-scale-real-v1.bin') },
   },
 });
-const sizes = values.sizes.split(',').map(Number);
-const efs = values.ef.split(',').map(Number);
-const centreCount = Number(values.centres);
-const queryCount = Math.min(Number(values.queries), centreCount);
+const list = (text: string) => text.split(',').map(Number);
+const sizes = list(values.sizes);
+const dims = list(values.dims);
+const ms = list(values.m);
+const efConstructions = list(values['ef-construction']);
+const efs = list(values.ef);
+const queryCount = Number(values.queries);
+const chapters = 120;
+const pagesPerChapter = 4;
+const k = 10;
 
-let state = 12345;
-const uniform = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
-const gaussian = () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+const random = seededRandom(12345);
+let spare: number | undefined;
+const gaussian = () => {
+  if (spare !== undefined) {
+    const s = spare;
+    spare = undefined;
+    return s;
+  }
+  const r = Math.sqrt(-2 * Math.log(random() + 1e-12));
+  const a = 2 * Math.PI * random();
+  spare = r * Math.sin(a);
+  return r * Math.cos(a);
+};
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * (values.length - 1) + 0.5))]!;
+const seconds = (since: number) => (performance.now() - since) / 1000;
 
 function normalise(v: Float32Array): Float32Array {
   let n = 0;
-  for (const x of v) n += x * x;
+  for (let i = 0; i < v.length; i++) n += v[i]! * v[i]!;
   n = Math.sqrt(n) || 1;
   for (let i = 0; i < v.length; i++) v[i]! /= n;
   return v;
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < a.length; i += 4) {
+    s0 += a[i]! * b[i]!;
+    s1 += a[i + 1]! * b[i + 1]!;
+    s2 += a[i + 2]! * b[i + 2]!;
+    s3 += a[i + 3]! * b[i + 3]!;
+  }
+  for (; i < a.length; i++) s0 += a[i]! * b[i]!;
+  return s0 + s1 + s2 + s3;
 }
 
-async function realVectors(): Promise<{ centres: Float32Array[]; queries: Float32Array[] }> {
+/** n vectors of d floats in one block; `row(i)` is a view. */
+class Matrix {
+  readonly data: Float32Array;
+  constructor(readonly n: number, readonly d: number) {
+    this.data = new Float32Array(n * d);
+  }
+  row(i: number): Float32Array {
+    return this.data.subarray(i * this.d, (i + 1) * this.d);
+  }
+}
+
+// ---- the real set ----------------------------------------------------------------------------
+
+interface RealSet {
+  pages: Float32Array[]; // chapter-major: page p of chapter c at c * pagesPerChapter + p
+  queries: Float32Array[]; // JPEG copy of pages[i] for i < queries.length
+}
+
+async function realSet(): Promise<RealSet> {
+  const d = 1280;
+  const total = chapters * pagesPerChapter;
+  const wanted = Math.min(100, total);
+  if (existsSync(values.cache)) {
+    const all = new Float32Array(readFileSync(values.cache).buffer.slice(0));
+    if (all.length === (total + wanted) * d) {
+      const rows = Array.from({ length: total + wanted }, (_, i) => all.slice(i * d, (i + 1) * d));
+      console.log(`real embeddings: ${total} pages + ${wanted} copies from ${values.cache}`);
+      return { pages: rows.slice(0, total), queries: rows.slice(total) };
+    }
+  }
+  const began = performance.now();
   const embedder = new TfjsEmbedder();
-  const centres: Float32Array[] = [];
+  const pages: Float32Array[] = [];
   const queries: Float32Array[] = [];
-  for (let seed = 1; seed <= centreCount; seed++) {
-    const png = await scenePng(seed, 480, 360);
-    centres.push(await embedder.embed((await decodeImage(png)).image));
-    if (seed <= queryCount) queries.push(await embedder.embed((await decodeImage(await halfSizeJpeg(png))).image));
+  for (let c = 0; c < chapters; c++) {
+    const scene = await scenePng(1000 + c, 800, 600, 45);
+    for (let p = 0; p < pagesPerChapter; p++) {
+      // Four overlapping windows of one scene, each resized: pages that share a chapter's look.
+      const page = await sharp(scene)
+        .extract({ left: (p % 2) * 260, top: Math.floor(p / 2) * 200, width: 540, height: 400 })
+        .resize(480, 360)
+        .png()
+        .toBuffer();
+      pages.push(await embedder.embed((await decodeImage(page)).image));
+      if (pages.length <= wanted) queries.push(await embedder.embed((await decodeImage(await halfSizeJpeg(page))).image));
+    }
   }
   await embedder.close();
-  return { centres, queries };
+  const all = new Float32Array((total + wanted) * d);
+  [...pages, ...queries].forEach((row, i) => all.set(row, i * d));
+  writeFileSync(values.cache, Buffer.from(all.buffer));
+  console.log(`real embeddings: ${total} pages + ${wanted} copies embedded in ${seconds(began).toFixed(0)} s (cached in ${values.cache})`);
+  return { pages, queries };
 }
 
-/** Noise scale chosen so a drawn vector's cosine to its centre is ~0.8, like related pages. */
-function drawAround(centre: Float32Array, sigma: number): Float32Array {
-  const v = new Float32Array(centre.length);
-  for (let i = 0; i < v.length; i++) v[i] = centre[i]! + sigma * gaussian();
-  return normalise(v);
+// ---- the generator ---------------------------------------------------------------------------
+
+interface Level {
+  directions: Float32Array[]; // unit rows
+  scales: number[]; // standard deviations along them
 }
 
-function bruteForce(vectors: Float32Array[], query: Float32Array, k: number): number[] {
-  const best: Array<[number, number]> = [];
-  for (let id = 0; id < vectors.length; id++) {
-    const s = dot(vectors[id]!, query);
-    if (best.length < k || s > best[best.length - 1]![1]) {
-      best.push([id, s]);
-      best.sort((a, b) => b[1] - a[1]);
-      if (best.length > k) best.pop();
+interface Model {
+  mean: Float32Array;
+  between: Level;
+  within: Level;
+  /** Standard deviation per coordinate of the isotropic rest (variance the components leave). */
+  rest: number;
+}
+
+function level(rows: Float32Array[], count: number): { level: Level; left: number } {
+  const pca = Pca.fit(rows, { dimension: count + 1, maxSamples: rows.length });
+  const d = pca.inputDimension;
+  return {
+    level: {
+      directions: Array.from({ length: pca.componentCount }, (_, c) => pca.components.slice(c * d, (c + 1) * d)),
+      scales: Array.from(pca.variances, Math.sqrt),
+    },
+    left: pca.totalVariance * (1 - pca.explainedVariance),
+  };
+}
+
+function learnModel(pages: Float32Array[]): Model {
+  const d = pages[0]!.length;
+  const means: Float32Array[] = [];
+  const deviations: Float32Array[] = [];
+  for (let c = 0; c < chapters; c++) {
+    const own = pages.slice(c * pagesPerChapter, (c + 1) * pagesPerChapter);
+    const mean = new Float32Array(d);
+    for (const page of own) for (let i = 0; i < d; i++) mean[i]! += page[i]! / own.length;
+    means.push(mean);
+    // Scaled so their covariance is the within-chapter covariance (n-1 correction).
+    for (const page of own) deviations.push(Float32Array.from(page, (x, i) => (x - mean[i]!) * Math.sqrt(own.length / (own.length - 1))));
+  }
+  const mean = new Float32Array(d);
+  for (const page of pages) for (let i = 0; i < d; i++) mean[i]! += page[i]! / pages.length;
+  const between = level(means, Math.min(chapters - 2, 96));
+  const within = level(deviations, 48);
+  return { mean, between: between.level, within: within.level, rest: Math.sqrt((between.left + within.left) / d) };
+}
+
+function addComponents(into: Float32Array, level: Level, scale = 1): void {
+  for (let c = 0; c < level.directions.length; c++) {
+    const g = gaussian() * level.scales[c]! * scale;
+    const direction = level.directions[c]!;
+    for (let i = 0; i < into.length; i++) into[i]! += g * direction[i]!;
+  }
+}
+
+function drawChapter(model: Model): Float32Array {
+  const centre = Float32Array.from(model.mean);
+  addComponents(centre, model.between);
+  return centre;
+}
+
+/** Gaussian noise for the isotropic rest: a window at a random start in a fixed pool (windows at different starts are uncorrelated), 30x cheaper than fresh draws. */
+const noisePool = Float32Array.from({ length: (1 << 20) + 2048 }, gaussian);
+function addRest(into: Float32Array, sd: number): void {
+  const start = Math.floor(random() * (1 << 20));
+  for (let i = 0; i < into.length; i++) into[i]! += sd * noisePool[start + i]!;
+}
+
+function drawPage(model: Model, centre: Float32Array, into: Float32Array): void {
+  into.set(centre);
+  addComponents(into, model.within);
+  addRest(into, model.rest);
+  normalise(into);
+}
+
+/** Moves a vector as far as a real JPEG copy is from its original (cosine `target`). */
+function drawCopy(model: Model, page: Float32Array, target: number): Float32Array {
+  const step = new Float32Array(page.length);
+  addComponents(step, model.within);
+  addRest(step, model.rest);
+  // Orthogonal to the page, then mixed in: cos(result, page) = target exactly.
+  const along = dot(step, page);
+  for (let i = 0; i < step.length; i++) step[i]! -= along * page[i]!;
+  normalise(step);
+  return normalise(Float32Array.from(page, (x, i) => target * x + Math.sqrt(1 - target * target) * step[i]!));
+}
+
+function topOneSimilarities(rows: Float32Array[]): number[] {
+  return rows.map((a, i) => Math.max(...rows.map((b, j) => (i === j ? -2 : dot(a, b)))));
+}
+
+const summary = (v: number[]) => `p10 ${percentile(v, 0.1).toFixed(3)}  median ${percentile(v, 0.5).toFixed(3)}  p90 ${percentile(v, 0.9).toFixed(3)}`;
+
+// ---- exact search ----------------------------------------------------------------------------
+
+/** Exact top-k of every query over the matrix in one pass over the rows. */
+function exactTopK(matrix: Matrix, queries: Float32Array[]): number[][] {
+  const best = queries.map(() => ({ ids: new Int32Array(k).fill(-1), sims: new Float64Array(k).fill(-Infinity) }));
+  for (let id = 0; id < matrix.n; id++) {
+    const row = matrix.row(id);
+    for (let q = 0; q < queries.length; q++) {
+      const s = dot(row, queries[q]!);
+      const b = best[q]!;
+      if (s <= b.sims[k - 1]!) continue;
+      let at = k - 1;
+      while (at > 0 && b.sims[at - 1]! < s) {
+        b.sims[at] = b.sims[at - 1]!;
+        b.ids[at] = b.ids[at - 1]!;
+        at--;
+      }
+      b.sims[at] = s;
+      b.ids[at] = id;
     }
   }
-  return best.map(([id]) => id);
+  return best.map((b) => Array.from(b.ids));
 }
 
+const recall = (found: number[][], truth: number[][]) => {
+  let hits = 0;
+  found.forEach((ids, q) => {
+    const want = new Set(truth[q]);
+    hits += ids.filter((id) => want.has(id)).length;
+  });
+  return hits / (k * found.length);
+};
+
+/** Loads the snapshot in a new process: what a restart costs, and what the loaded index alone occupies. */
+function loadInFreshProcess(base: string, dimension: number): { ms: number; rss: number } {
+  const script = `
+    const { VectorIndex } = await import(${JSON.stringify(new URL('../src/indexes/vector-index.js', import.meta.url).href)});
+    const before = process.memoryUsage().rss;
+    const start = performance.now();
+    const index = VectorIndex.load(${JSON.stringify(base)}, 'bench', ${dimension});
+    const ms = performance.now() - start;
+    if (!index) throw new Error('snapshot did not load');
+    console.log(JSON.stringify({ ms, rss: process.memoryUsage().rss, before }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out) as { ms: number; rss: number };
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
 async function main(): Promise<void> {
-  console.log(`sagasu scale bench; node ${process.version}; sizes ${sizes.join(', ')}; ${queryCount} queries`);
-  const began = performance.now();
-  const { centres, queries } = await realVectors();
-  const dimension = centres[0]!.length;
-  const sigma = 0.75 / Math.sqrt(dimension) * 1.0;
-  console.log(`real embeddings: ${centres.length} centres + ${queries.length} queries in ${((performance.now() - began) / 1000).toFixed(1)} s (${dimension}-d)`);
-  const probe = drawAround(centres[0]!, sigma);
-  console.log(`drawn vectors: cosine to centre ${dot(probe, centres[0]!).toFixed(3)}; query to its original ${dot(queries[0]!, centres[0]!).toFixed(3)}`);
+  console.log(`sagasu scale bench; node ${process.version}; sizes ${sizes.join(', ')}; dims ${dims.join(', ')}; M ${ms.join(', ')}; efConstruction ${efConstructions.join(', ')}${values.whiten ? '; whitened' : ''}`);
+  const real = await realSet();
+  const d = real.pages[0]!.length;
+  let start = performance.now();
+  const model = learnModel(real.pages);
+  console.log(
+    `model: between-chapter ${model.between.directions.length} components, within ${model.within.directions.length}, isotropic rest sd ${model.rest.toFixed(4)} per coordinate (learned in ${seconds(start).toFixed(1)} s)`,
+  );
+  const realPca = Pca.fit(real.pages, { dimension: 257, maxSamples: real.pages.length });
+  const explained = (n: number) => {
+    let s = 0;
+    for (let c = 0; c < n; c++) s += realPca.variances[c]!;
+    return (s / realPca.totalVariance).toFixed(3);
+  };
+  console.log(`real pages: variance explained by the top 16/64/128/256 components ${explained(16)}/${explained(64)}/${explained(128)}/${explained(256)} (of a ${real.pages.length}-sample set; larger collections have a longer tail)`);
+
+  // Check: a drawn set of the same shape as the real one has a similar nearest-neighbour spread.
+  const drawn: Float32Array[] = [];
+  for (let c = 0; c < chapters; c++) {
+    const centre = drawChapter(model);
+    for (let p = 0; p < pagesPerChapter; p++) {
+      const page = new Float32Array(d);
+      drawPage(model, centre, page);
+      drawn.push(page);
+    }
+  }
+  const copyCos = real.queries.map((q, i) => dot(q, real.pages[i]!));
+  console.log(`top-1 neighbour cosine, real pages  (${real.pages.length}): ${summary(topOneSimilarities(real.pages))}`);
+  console.log(`top-1 neighbour cosine, drawn pages (${drawn.length}): ${summary(topOneSimilarities(drawn))}`);
+  const randomPairs = (rows: Float32Array[]) => Array.from({ length: 2000 }, () => dot(rows[Math.floor(random() * rows.length)]!, rows[Math.floor(random() * rows.length)]!));
+  console.log(`cosine of random pairs, real: ${summary(randomPairs(real.pages))}; drawn: ${summary(randomPairs(drawn))}`);
+  console.log(`real JPEG copy to its original: ${summary(copyCos)}`);
+  const copyNearestIsOriginal = real.queries.filter((q, i) => real.pages.every((p, j) => j === i || dot(q, p) < dot(q, real.pages[i]!))).length;
+  console.log(`real copies whose nearest real page is their original: ${copyNearestIsOriginal}/${real.queries.length}`);
 
   for (const size of sizes) {
-    console.log(`\n== ${size} vectors ==`);
-    const vectors: Float32Array[] = [...centres];
-    while (vectors.length < size) vectors.push(drawAround(centres[Math.floor(uniform() * centres.length)]!, sigma));
-    const rssBefore = process.memoryUsage().rss;
-    const index = new VectorIndex('bench', dimension, { initialCapacity: size });
-    let start = performance.now();
-    for (let id = 0; id < vectors.length; id++) index.add(id, vectors[id]!);
-    const buildSeconds = (performance.now() - start) / 1000;
-    console.log(`build: ${buildSeconds.toFixed(1)} s (${(size / buildSeconds).toFixed(0)} vectors/s, M=16, efConstruction=200); RSS +${mib(process.memoryUsage().rss - rssBefore)}`);
-
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-scale-'));
+    console.log(`\n======== ${size} vectors (${d}-d full) ========`);
     start = performance.now();
-    index.save(join(dir, 'vectors'));
-    const saveMs = performance.now() - start;
-    start = performance.now();
-    const loaded = VectorIndex.load(join(dir, 'vectors'), 'bench', dimension)!;
-    console.log(`snapshot: save ${saveMs.toFixed(0)} ms, load ${(performance.now() - start).toFixed(0)} ms (${loaded.count} vectors)`);
-    rmSync(dir, { recursive: true, force: true });
-
-    const truth = queries.map((query) => bruteForce(vectors, query, 10));
-    const bruteTimes: number[] = [];
-    for (const query of queries.slice(0, 20)) {
-      start = performance.now();
-      bruteForce(vectors, query, 10);
-      bruteTimes.push(performance.now() - start);
+    const full = new Matrix(size, d);
+    real.pages.forEach((page, i) => full.data.set(page, i * d));
+    let centre = drawChapter(model);
+    for (let id = real.pages.length; id < size; id++) {
+      if ((id - real.pages.length) % pagesPerChapter === 0) centre = drawChapter(model);
+      drawPage(model, centre, full.row(id));
     }
-    console.log(`brute force (JS, exact): p50 ${percentile(bruteTimes, 0.5).toFixed(2)} ms`);
-    console.log('efSearch   p50 ms   p95 ms   recall@10   speed-up vs brute force');
-    for (const ef of efs) {
-      const tuned = new VectorIndex('bench', dimension, { efSearch: ef });
-      // Reuse the built graph: only efSearch changes.
-      (tuned as unknown as { hnsw: unknown }).hnsw = (index as unknown as { hnsw: unknown }).hnsw;
-      (tuned as unknown as { live: unknown }).live = (index as unknown as { live: unknown }).live;
-      const times: number[] = [];
-      let found = 0;
-      queries.forEach((query, q) => {
+    console.log(`drawn in ${seconds(start).toFixed(0)} s`);
+    const target = percentile(copyCos, 0.5);
+    const queries = [
+      ...real.queries.slice(0, Math.ceil(queryCount / 2)),
+      ...Array.from({ length: Math.floor(queryCount / 2) }, () => drawCopy(model, full.row(real.pages.length + Math.floor(random() * (size - real.pages.length))), target)),
+    ];
+    const realQueries = Math.ceil(queryCount / 2);
+    start = performance.now();
+    const fullTruth = exactTopK(full, queries);
+    const bruteFull = seconds(start) * 1000 / queries.length;
+    console.log(`exact search on full vectors (JS loop, ${queries.length} queries in one pass): ${bruteFull.toFixed(1)} ms per query`);
+
+    for (const dimension of dims) {
+      let stored = full;
+      let pca: Pca | undefined;
+      let projectMs = 0;
+      if (dimension < d) {
         start = performance.now();
-        const hits = tuned.search(query, 10);
-        times.push(performance.now() - start);
-        const want = new Set(truth[q]);
-        found += hits.filter((hit) => want.has(hit.id)).length;
-      });
-      const p50 = percentile(times, 0.5);
-      console.log(
-        `${String(ef).padStart(8)} ${p50.toFixed(2).padStart(8)} ${percentile(times, 0.95).toFixed(2).padStart(8)} ${(found / (10 * queries.length)).toFixed(3).padStart(11)} ${(percentile(bruteTimes, 0.5) / p50).toFixed(0).padStart(10)}x`,
-      );
+        const sample = Array.from({ length: Math.min(size, Number(values['fit-samples'])) }, (_, i) => full.row(Math.floor((i * size) / Math.min(size, Number(values['fit-samples'])))));
+        pca = Pca.fit(sample, { dimension, whiten: values.whiten });
+        console.log(`\n--- ${dimension}-d: PCA fitted on ${pca.samples} vectors in ${seconds(start).toFixed(1)} s; explains ${(pca.explainedVariance * 100).toFixed(1)}% of the variance`);
+        start = performance.now();
+        stored = new Matrix(size, dimension);
+        for (let id = 0; id < size; id++) stored.data.set(pca.project(full.row(id)), id * dimension);
+        projectMs = performance.now() - start;
+        console.log(`projection: ${((projectMs * 1000) / size).toFixed(0)} µs per vector`);
+      } else {
+        console.log(`\n--- ${dimension}-d (no reduction)`);
+      }
+      const project = (q: Float32Array) => (pca ? pca.project(q) : q);
+      const storedQueries = queries.map(project);
+      start = performance.now();
+      const storedTruth = exactTopK(stored, storedQueries);
+      console.log(`exact search on stored vectors: recall@10 vs full-vector truth ${recall(storedTruth, fullTruth).toFixed(3)} (the reduction's own loss)`);
+      const bruteTimes: number[] = [];
+      for (const q of storedQueries.slice(0, 10)) {
+        start = performance.now();
+        exactTopK(stored, [q]);
+        bruteTimes.push(performance.now() - start);
+      }
+      const bruteP50 = percentile(bruteTimes, 0.5);
+      console.log(`brute force on stored vectors (JS loop, one query): p50 ${bruteP50.toFixed(1)} ms`);
+
+      for (const m of ms) {
+        for (const efConstruction of efConstructions) {
+          global.gc?.();
+          const rssBefore = process.memoryUsage().rss;
+          const index = new VectorIndex('bench', dimension, { initialCapacity: size, m, efConstruction });
+          start = performance.now();
+          for (let id = 0; id < size; id++) index.add(id, stored.row(id));
+          const buildMs = performance.now() - start;
+          const perVector = (buildMs + projectMs) / size;
+          console.log(
+            `M ${m}, efConstruction ${efConstruction}: build ${(buildMs / 1000).toFixed(0)} s + projection ${(projectMs / 1000).toFixed(0)} s = ${(1000 / perVector).toFixed(0)} vectors/s; RSS +${mib(process.memoryUsage().rss - rssBefore)} (total ${mib(process.memoryUsage().rss)})`,
+          );
+          const dir = mkdtempSync(join(tmpdir(), 'sagasu-scale-'));
+          start = performance.now();
+          index.save(join(dir, 'vectors'));
+          const saveMs = performance.now() - start;
+          let pcaBytes = 0;
+          if (pca) {
+            const buffer = pca.toBuffer();
+            pcaBytes = buffer.length;
+            start = performance.now();
+            Pca.fromBuffer(buffer);
+          }
+          const pcaLoadMs = pca ? performance.now() - start : 0;
+          const bytes = readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0) + pcaBytes;
+          const fresh = loadInFreshProcess(join(dir, 'vectors'), dimension);
+          console.log(
+            `snapshot: ${mib(bytes)} (PCA ${(pcaBytes / 1024).toFixed(0)} KiB), save ${saveMs.toFixed(0)} ms; load in a fresh process ${(fresh.ms + pcaLoadMs).toFixed(0)} ms, its RSS ${mib(fresh.rss)}`,
+          );
+          rmSync(dir, { recursive: true, force: true });
+
+          console.log('efSearch   p50 ms   p95 ms   recall@10 full (real q / drawn q)   recall@10 stored   speed-up vs brute force');
+          for (const ef of efs) {
+            const tuned = new VectorIndex('bench', dimension, { efSearch: ef });
+            // Reuse the built graph: only efSearch changes.
+            (tuned as unknown as { hnsw: unknown }).hnsw = (index as unknown as { hnsw: unknown }).hnsw;
+            (tuned as unknown as { live: unknown }).live = (index as unknown as { live: unknown }).live;
+            const times: number[] = [];
+            const found: number[][] = [];
+            for (const query of queries) {
+              const t = performance.now();
+              // The engine's path: project the full query, then search.
+              const hits = tuned.search(project(query), k);
+              times.push(performance.now() - t);
+              found.push(hits.map((hit) => hit.id));
+            }
+            const p50 = percentile(times, 0.5);
+            const fullRecall = recall(found, fullTruth);
+            const realRecall = recall(found.slice(0, realQueries), fullTruth.slice(0, realQueries));
+            const drawnRecall = recall(found.slice(realQueries), fullTruth.slice(realQueries));
+            console.log(
+              `${String(ef).padStart(8)} ${p50.toFixed(2).padStart(8)} ${percentile(times, 0.95).toFixed(2).padStart(8)} ${fullRecall.toFixed(3).padStart(11)} (${realRecall.toFixed(3)} / ${drawnRecall.toFixed(3)})` +
+                `${recall(found, storedTruth).toFixed(3).padStart(21)} ${(bruteP50 / p50).toFixed(0).padStart(15)}x`,
+            );
+          }
+          index.clear();
+        }
+      }
+      if (values.engine) await engineAtScale(full, queries, pca ? { dimension, whiten: values.whiten, pca } : undefined);
     }
-    if (values.engine) await engineAtScale(vectors, queries, dimension);
   }
 }
 
 /** The engine's own search-and-fuse at this size: the store holds the vectors, the indexes are built from it. */
-async function engineAtScale(vectors: Float32Array[], queries: Float32Array[], dimension: number): Promise<void> {
+async function engineAtScale(vectors: Matrix, queries: Float32Array[], reduction?: { dimension: number; whiten: boolean; pca: Pca }): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sagasu-scale-engine-'));
+  mkdirSync(dataDir, { recursive: true });
   const modelId = 'bench-vectors';
+  const dimension = vectors.d;
   const embedder: Embedder = { modelId, dimension, embed: () => Promise.reject(new Error('not used')), close: async () => {} };
+  const vectorIndex = reduction ? { reduction: { dimension: reduction.dimension, whiten: reduction.whiten, fitAfter: 1, pca: reduction.pca } } : {};
   let start = performance.now();
   const store = SqliteStore.open(join(dataDir, 'sagasu.db'), { modelId, dimension });
   const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
   store.transaction(() => {
-    vectors.forEach((embedding, i) => {
+    for (let i = 0; i < vectors.n; i++) {
       const id = store.insertImage({
         scope: 'local', sha256: hex(i, 64), phash: hex((i * 2654435761) >>> 0, 8) + hex((i * 40503) >>> 0, 8),
         width: 800, height: 1100, format: 'jpeg', bytes: 100_000, ocrText: i % 3 === 0 ? `page ${i} words lighthouse ${i % 97}` : '',
-        ocrLines: [], ocrRegions: [], embedding, modelId, ocrId: 'bench',
+        ocrLines: [], ocrRegions: [], embedding: vectors.row(i), modelId, ocrId: 'bench',
       });
       store.attachSource(id, 'local', { kind: 'file', path: `page-${i}.jpg`, absolutePath: `/bench/page-${i}.jpg` });
-    });
+    }
   });
   store.close();
-  console.log(`engine: store filled in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  console.log(`engine${reduction ? ` (${reduction.dimension}-d)` : ''}: store filled in ${seconds(start).toFixed(1)} s`);
   start = performance.now();
-  let engine = await Sagasu.open({ dataDir, ocr: false, embedder });
-  console.log(`engine: first open (indexes built from the store) ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  let engine = await Sagasu.open({ dataDir, ocr: false, embedder, vectorIndex });
+  console.log(`engine: first open (indexes built from the store) ${seconds(start).toFixed(1)} s`);
   await engine.close();
+  global.gc?.();
   start = performance.now();
-  engine = await Sagasu.open({ dataDir, ocr: false, embedder });
-  console.log(`engine: open with snapshots ${((performance.now() - start) / 1000).toFixed(2)} s; RSS ${mib(process.memoryUsage().rss)}`);
+  engine = await Sagasu.open({ dataDir, ocr: false, embedder, vectorIndex });
+  console.log(`engine: open with snapshots ${seconds(start).toFixed(2)} s; RSS of this process ${mib(process.memoryUsage().rss)} (includes the bench's own vectors)`);
   const times: number[] = [];
   for (const [q, embedding] of queries.entries()) {
     const prepared: PreparedQuery = {

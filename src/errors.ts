@@ -14,6 +14,7 @@ export type SagasuErrorCode =
   | 'INVALID_OPTION' // a bad option value
   | 'OCR_FAILED'
   | 'EMBED_FAILED'
+  | 'VERIFY_FAILED' // local features could not be extracted or compared
   | 'TIMEOUT'
   | 'LOCKED'; // another process holds the data directory
 

@@ -6,6 +6,8 @@ import sharp from 'sharp';
 import { decodeImage, type DecodeOptions, type DecodedWithHashes } from './decoding/decode-image.js';
 import { SagasuError, isSagasuError } from './errors.js';
 import { heuristicConfidence } from './fusion/confidence.js';
+import { defaultCalibrationModel } from './fusion/default-calibration.js';
+import { calibratedConfidence, parseCalibrationModel, type CalibrationModel } from './eval/retrieval-calibration.js';
 import { tokenize } from './indexes/tokenize.js';
 import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceName } from './fusion/fuse.js';
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
@@ -16,6 +18,17 @@ import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedde
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
+import { rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
+import {
+  decodeLocalFeatures,
+  encodeLocalFeatures,
+  extractLocalFeatures,
+  localFeaturesId,
+  verifyLocalFeatures,
+  type LocalFeatureOptions,
+  type LocalFeatures,
+  type VerifyOptions,
+} from './verification/local-features.js';
 
 /** Receives non-fatal problems (a snapshot rebuilt, a slow stage). Replace it to route them elsewhere. */
 export interface Logger {
@@ -53,10 +66,42 @@ export interface SagasuOptions {
    * similarities: re-posts are often flipped. Costs one more embedding per query. Default true.
    */
   mirroredQueries?: boolean;
+  /**
+   * Spatial verification: local features (ORB) are stored with every image, and the first
+   * `candidates` fused hits of an image query are re-ranked by how many of the query's features
+   * match theirs under one plausible homography (shown as reasons.spatial). `false` turns it off
+   * (nothing stored, nothing re-ranked).
+   */
+  verification?: false | VerificationOptions;
+  /**
+   * Turns each hit's evidence into its confidence: a logistic model fitted by `sagasu eval
+   * --calibration-out` (its threshold is {@link Sagasu.confidenceThreshold}). Default the model
+   * shipped in src/fusion/default-calibration.ts; `false` uses the hand-set heuristicConfidence.
+   */
+  calibration?: CalibrationModel | false;
   /** Per-image time limits for the OCR and embedding stages, in ms. Default 60000 and 30000. */
   timeouts?: { ocrMs?: number; embedMs?: number };
   logger?: Logger;
 }
+
+export interface VerificationOptions {
+  /** How many of the first fused hits are verified. Default 12. */
+  candidates?: number;
+  /** Stop verifying further candidates once one has at least this many inliers. Default 80. */
+  stopAtInliers?: number;
+  features?: LocalFeatureOptions;
+  verify?: VerifyOptions;
+}
+
+export const defaultVerificationOptions = {
+  candidates: 12,
+  stopAtInliers: 80,
+  features: {} as LocalFeatureOptions,
+  verify: {} as VerifyOptions,
+};
+
+/** Below this heuristicConfidence a hit is not a confident match (hand-set with the heuristic). */
+const heuristicThreshold = 0.5;
 
 export const defaultSagasuOptions = {
   dataDir: './data',
@@ -85,6 +130,10 @@ export interface StageTimings {
   embedMs?: number;
   searchMs?: number;
   fuseMs?: number;
+  /** Local features of the image (indexing and queries). */
+  featuresMs?: number;
+  /** Spatial verification of the first candidates (queries). */
+  verifyMs?: number;
 }
 
 export interface AddResult {
@@ -106,6 +155,8 @@ export interface PreparedQuery {
   readonly embedding: Float32Array;
   /** The embedding of the mirrored image (queries only, when mirroredQueries is on). */
   readonly mirroredEmbedding?: Float32Array;
+  /** Local features, when verification is on and they could be extracted. */
+  readonly localFeatures?: LocalFeatures;
   readonly timings: StageTimings;
 }
 
@@ -127,6 +178,11 @@ export interface SearchOptions {
   fusion?: FusionOptions;
   /** Drop hits whose source is not wanted (e.g. a Discord channel the member cannot see). */
   filterSource?: (source: SourceRecord) => boolean;
+  /**
+   * Re-rank the first candidates of an image query by spatial verification (when the engine has
+   * it on and the visual source is used). Default true.
+   */
+  verify?: boolean;
 }
 
 export interface SearchHit {
@@ -134,10 +190,14 @@ export interface SearchHit {
   /** The first source's file path (for files), else null. */
   path: string | null;
   score: number;
-  reasons: FusedHit['reasons'];
+  /** Why it ranks here: each source's rank and evidence, and `spatial` when it was verified. */
+  reasons: FusedHit['reasons'] & { spatial?: SpatialReason };
   sources: SourceRecord[];
   ocrText: string;
-  /** 0..1: how sure the match is (see heuristicConfidence); below a threshold, say "no confident match". */
+  /**
+   * 0..1: the calibrated probability that this is the original (see SagasuOptions.calibration);
+   * below {@link Sagasu.confidenceThreshold} the answer is "no confident match".
+   */
   confidence: number;
 }
 
@@ -146,6 +206,8 @@ export interface SearchResult {
   /** What was read from the query image, when there was one. */
   queryText: string;
   timings: StageTimings;
+  /** Hits below this confidence are not confident matches (the calibrated threshold for image queries, 0.5 for the heuristic). */
+  confidenceThreshold: number;
 }
 
 export interface IndexPathsOptions {
@@ -171,6 +233,7 @@ interface Analysis {
   ocr: OcrResult | undefined;
   embedding: Float32Array;
   mirroredEmbedding?: Float32Array;
+  localFeatures?: LocalFeatures;
 }
 
 /**
@@ -187,6 +250,8 @@ export class Sagasu {
   private textIndex: TextIndex;
   private vectorIndex: VectorIndex;
   private readonly hashIndex = new HashIndex();
+  private readonly verification: typeof defaultVerificationOptions;
+  private readonly calibration: CalibrationModel | false;
   private readonly scopeOf = new Map<number, string>();
   /** Engines this instance created from options, and so closes. */
   private readonly owned: Array<OcrEngine | Embedder>;
@@ -205,6 +270,8 @@ export class Sagasu {
     this.owned = parts.owned;
     this.textIndex = parts.text;
     this.vectorIndex = parts.vector;
+    this.verification = { ...defaultVerificationOptions, ...(options.verification || {}) };
+    this.calibration = options.calibration === false ? false : parseCalibrationModel(options.calibration ?? defaultCalibrationModel);
   }
 
   /** Opens the data directory (creating it), loads the index snapshots and brings them up to date with the store. */
@@ -329,8 +396,21 @@ export class Sagasu {
       timings.embedMs = performance.now() - began;
       return { vector, mirror };
     })();
-    const [ocr, { vector, mirror }] = await Promise.all([ocrPromise, embedPromise]);
-    return { decoded, ocr, embedding: vector, ...(mirror ? { mirroredEmbedding: mirror } : {}) };
+    const featuresPromise = (async () => {
+      if (this.options.verification === false) return undefined;
+      const began = performance.now();
+      try {
+        return await extractLocalFeatures(image, this.verification.features);
+      } catch (error) {
+        // Verification is extra evidence: an image whose features fail is still indexed and searched.
+        this.logger.warn(`local features skipped: ${(error as Error).message}`);
+        return undefined;
+      } finally {
+        timings.featuresMs = performance.now() - began;
+      }
+    })();
+    const [ocr, { vector, mirror }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
+    return { decoded, ocr, embedding: vector, ...(mirror ? { mirroredEmbedding: mirror } : {}), ...(localFeatures ? { localFeatures } : {}) };
   }
 
   /**
@@ -379,6 +459,7 @@ export class Sagasu {
         embedding: analysis.embedding,
         modelId: this.embedder.modelId,
         ocrId: this.ocr === false ? 'none' : this.ocr.id,
+        ...(analysis.localFeatures ? { localFeatures: { extractor: localFeaturesId, features: encodeLocalFeatures(analysis.localFeatures) } } : {}),
       });
       const { previousImageId } = this.store.attachSource(imageId, scope, input.source);
       if (previousImageId !== undefined) removed = this.store.deleteImageIfOrphaned(previousImageId);
@@ -564,10 +645,18 @@ export class Sagasu {
     timings.searchMs = performance.now() - searchStart;
 
     const fuseStart = performance.now();
-    const fused = fuse(lists, { ...this.options.fusion, ...options.fusion });
+    const rrf = fuse(lists, { ...this.options.fusion, ...options.fusion });
+    const fused =
+      analysis?.localFeatures && wanted.has('visual') && options.verify !== false && this.options.verification !== false
+        ? await this.verifyCandidates(rrf, analysis, timings)
+        : rrf;
     const queryTerms = new Set(tokenize(words)).size;
     const hits: SearchHit[] = [];
-    for (const hit of fused) {
+    // The model was fitted on image queries: a text-only search keeps the heuristic.
+    const calibration = analysis ? this.calibration : false;
+    const confidenceOf = (index: number) =>
+      calibration ? calibratedConfidence(calibration, fused, index, queryTerms) : heuristicConfidence({ reasons: fused[index]!.reasons, queryTerms });
+    for (const [index, hit] of fused.entries()) {
       if (hits.length >= k) break;
       const image = this.store.getImage(hit.id);
       if (!image) continue; // removed since the index was read
@@ -589,11 +678,45 @@ export class Sagasu {
         reasons: hit.reasons,
         sources,
         ocrText: image.ocrText,
-        confidence: Math.round(heuristicConfidence({ reasons: hit.reasons, queryTerms }) * 1000) / 1000,
+        confidence: Math.round(confidenceOf(index) * 1000) / 1000,
       });
     }
     timings.fuseMs = performance.now() - fuseStart;
-    return { hits, queryText, timings };
+    return { hits, queryText, timings, confidenceThreshold: calibration ? calibration.threshold : heuristicThreshold };
+  }
+
+  /**
+   * Spatial verification of the first fused candidates against the query's local features (see
+   * rerankByVerification). A failure here only loses the re-ranking, never the search.
+   */
+  private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
+    const began = performance.now();
+    const { candidates, stopAtInliers, verify, features } = this.verification;
+    const results = new Map<number, SpatialReason>();
+    let mirroredFeatures: LocalFeatures | undefined;
+    try {
+      for (const hit of fused.slice(0, candidates)) {
+        const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
+        if (!stored) continue;
+        const candidate = decodeLocalFeatures(stored);
+        // Too few features on either side (a flat or tiny image): nothing to check, say nothing.
+        if (candidate.points.length < 8 || analysis.localFeatures!.points.length < 8) continue;
+        let result = await verifyLocalFeatures(analysis.localFeatures!, candidate, verify);
+        let mirrored = false;
+        // A re-post may be flipped: when the mirrored query looked closer, try its features too.
+        if (!result.verified && hit.reasons.visual?.detail?.mirrored === true) {
+          mirroredFeatures ??= await extractLocalFeatures(analysis.decoded.image, { ...features, mirrored: true });
+          const flipped = await verifyLocalFeatures(mirroredFeatures, candidate, verify);
+          if (flipped.inliers > result.inliers) [result, mirrored] = [flipped, true];
+        }
+        results.set(hit.id, { inliers: result.inliers, matches: result.matches, verified: result.verified, ...(mirrored ? { mirrored } : {}) });
+        if (result.inliers >= stopAtInliers) break;
+      }
+    } catch (error) {
+      this.logger.warn(`spatial verification skipped: ${(error as Error).message}`);
+    }
+    timings.verifyMs = performance.now() - began;
+    return rerankByVerification(fused, results);
   }
 
   /**

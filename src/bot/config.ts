@@ -11,8 +11,12 @@ export interface BotConfig {
   apiBase: string;
   /** Where the engine's store and indexes and the bot's own `bot.db` live (`SAGASU_DATA`). Default `./data`. */
   dataDir: string;
-  /** Hits below this confidence (0..1) are not shown (`SAGASU_MIN_CONFIDENCE`). Default 0.5. */
-  minConfidence: number;
+  /**
+   * Hits below this confidence (0..1) are not shown (`SAGASU_MIN_CONFIDENCE`). Default null: the
+   * threshold the engine gives with each result (SearchResult.confidenceThreshold: calibrated, chosen by `sagasu eval`
+   * for at most 5% confident answers to pictures that are not indexed).
+   */
+  minConfidence: number | null;
   /** Results a search returns at most (`SAGASU_MAX_RESULTS`); `/search k:` may ask for fewer. Default 10. */
   maxResults: number;
   /** Result embeds per page, 1-10 (`SAGASU_PAGE_SIZE`). Default 5. */
@@ -38,7 +42,7 @@ export interface BotConfig {
 export const defaultBotConfig: Omit<BotConfig, 'token'> = {
   apiBase: 'https://discord.com/api',
   dataDir: './data',
-  minConfidence: 0.5,
+  minConfidence: null,
   maxResults: 10,
   pageSize: 5,
   maxAttachmentBytes: 10 * 1024 * 1024,
@@ -106,7 +110,7 @@ export function loadBotConfig(env: Env = process.env, overrides: Partial<BotConf
     token,
     apiBase: apiBase.replace(/\/+$/, ''),
     dataDir: resolve(env['SAGASU_DATA']?.trim() || defaultBotConfig.dataDir),
-    minConfidence: number(env, 'SAGASU_MIN_CONFIDENCE', defaultBotConfig.minConfidence, (n) => n >= 0 && n <= 1, 'a number from 0 to 1'),
+    minConfidence: env['SAGASU_MIN_CONFIDENCE']?.trim() ? number(env, 'SAGASU_MIN_CONFIDENCE', 0, (n) => n >= 0 && n <= 1, 'a number from 0 to 1') : defaultBotConfig.minConfidence,
     maxResults: number(env, 'SAGASU_MAX_RESULTS', defaultBotConfig.maxResults, (n) => int(n) && n >= 1 && n <= 50, 'a whole number from 1 to 50'),
     pageSize: number(env, 'SAGASU_PAGE_SIZE', defaultBotConfig.pageSize, (n) => int(n) && n >= 1 && n <= 10, 'a whole number from 1 to 10'),
     maxAttachmentBytes: number(env, 'SAGASU_MAX_ATTACHMENT_BYTES', defaultBotConfig.maxAttachmentBytes, (n) => int(n) && n >= 1024, 'a whole number of bytes, at least 1024'),

@@ -1,5 +1,5 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type APIEmbed } from 'discord.js';
-import type { FusedHit } from '../fusion/fuse.js';
+import type { SearchHit } from '../sagasu.js';
 import type { SourceRecord } from '../store/sqlite-store.js';
 
 /** Discord's limits on one message (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
@@ -10,7 +10,7 @@ export interface ResultItem {
   imageId: number;
   /** 0..1, what the threshold is applied to. */
   confidence: number;
-  reasons: FusedHit['reasons'];
+  reasons: SearchHit['reasons'];
   /** The visible source shown (the earliest post); others are counted. */
   source: SourceRecord;
   otherSources: number;
@@ -27,8 +27,9 @@ function truncate(text: string, max: number): string {
 const percent = (value: number) => `${Math.round(value * 100)}%`;
 
 /** Why a result matched, in plain words: which sources found it, at what rank, and how strongly. */
-export function explainMatch(reasons: FusedHit['reasons']): string {
+export function explainMatch(reasons: SearchHit['reasons']): string {
   const parts: string[] = [];
+  if (reasons.spatial?.verified) parts.push(`${reasons.spatial.inliers} matching points${reasons.spatial.mirrored ? ' (mirrored)' : ''}`);
   const hash = reasons.hash?.detail as { distance?: number; exact?: boolean } | undefined;
   if (reasons.hash) parts.push(hash?.exact ? 'the very same file' : `near-duplicate (hash distance ${hash?.distance ?? '?'})`);
   const similarity = reasons.visual?.detail?.['similarity'];

@@ -147,9 +147,10 @@ export async function runSearch(interaction: SearchInteraction, context: BotCont
         { ...(bytes ? { image: bytes } : {}), ...(request.text?.trim() ? { text: request.text } : {}) },
         { k: Math.min(1000, request.k * 3), scope: guild.id, filterSource },
       );
+      const threshold = config.minConfidence ?? result.confidenceThreshold;
       for (const hit of result.hits) {
         const confidence = hit.confidence;
-        if (confidence < config.minConfidence) {
+        if (confidence < threshold) {
           if (!best.has(hit.imageId)) hidden += 1;
           continue;
         }

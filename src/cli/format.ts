@@ -9,19 +9,23 @@ function flattenReason(reason: SourceReason): Record<string, unknown> {
 }
 
 /** The `--json` shape of one hit: the stable contract is `path`, `score`, `reasons`; the rest is extra. */
-export function hitToJson(hit: SearchHit): Record<string, unknown> {
+export function hitToJson(hit: SearchHit, confidenceThreshold: number): Record<string, unknown> {
   return {
     path: hit.path,
     score: round(hit.score, 6),
     confidence: hit.confidence,
-    reasons: Object.fromEntries(Object.entries(hit.reasons).map(([source, reason]) => [source, flattenReason(reason!)])),
+    confident: hit.confidence >= confidenceThreshold,
+    reasons: Object.fromEntries(
+      Object.entries(hit.reasons).map(([source, reason]) => [source, source === 'spatial' ? { ...reason } : flattenReason(reason as SourceReason)]),
+    ),
     imageId: hit.imageId,
   };
 }
 
 function describeReasons(hit: SearchHit): string {
   const parts: string[] = [];
-  const { visual, text, hash } = hit.reasons;
+  const { visual, text, hash, spatial } = hit.reasons;
+  if (spatial?.verified) parts.push(`${spatial.inliers} matching points${spatial.mirrored ? ' (mirrored)' : ''}`);
   if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)}${visual.detail?.mirrored ? ', mirrored' : ''})`);
   if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})`);
   const lines = text?.detail?.lines as Array<{ text: string }> | undefined;
@@ -30,10 +34,11 @@ function describeReasons(hit: SearchHit): string {
   return parts.join(' · ');
 }
 
-export function formatHitsText(query: string, hits: SearchHit[], queryText: string): string {
+export function formatHitsText(query: string, hits: SearchHit[], queryText: string, confidenceThreshold: number): string {
   const lines = [`query: ${query}`];
   if (queryText) lines.push(`  read: ${queryText.replace(/\s+/g, ' ').slice(0, 100)}`);
   if (hits.length === 0) lines.push('  no match');
+  else if (hits[0]!.confidence < confidenceThreshold) lines.push(`  no confident match (confidence below ${confidenceThreshold.toFixed(2)}); the closest candidates:`);
   hits.forEach((hit, i) => {
     const where = hit.path ?? hit.sources.map((s) => `${s.guildId}/${s.channelId}/${s.messageId}`)[0] ?? `image ${hit.imageId}`;
     lines.push(`  ${String(i + 1).padStart(2)}. ${where}  confidence ${hit.confidence.toFixed(2)}  (score ${round(hit.score, 4)})`);

@@ -123,13 +123,13 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
     let failures = 0;
     const report = (query: string, result: SearchResult | undefined, error?: SagasuError) => {
       if (options.json) {
-        const line: Record<string, unknown> = { query, hits: result ? result.hits.map(hitToJson) : [] };
+        const line: Record<string, unknown> = { query, hits: result ? result.hits.map((hit) => hitToJson(hit, result.confidenceThreshold)) : [] };
         if (error) line.error = { code: error.code, message: error.message };
         output.out(JSON.stringify(line) + '\n');
       } else if (error) {
         output.err(`${query}: ${error.message}\n`);
       } else {
-        output.out(formatHitsText(query, result!.hits as SearchHit[], result!.queryText));
+        output.out(formatHitsText(query, result!.hits as SearchHit[], result!.queryText, result!.confidenceThreshold));
       }
     };
     try {

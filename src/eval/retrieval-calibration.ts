@@ -9,9 +9,13 @@
  */
 import { SagasuError } from '../errors.js';
 import type { FusedHit } from '../fusion/fuse.js';
+import type { SpatialReason } from '../fusion/rerank.js';
 
-/** What a calibrated confidence is computed from: a fused list (best first) with each hit's reasons. */
-export type FusedLike = ReadonlyArray<Pick<FusedHit, 'score' | 'reasons'>>;
+/**
+ * What a calibrated confidence is computed from: a fused list (best first, after spatial
+ * re-ranking when there was one) with each hit's reasons.
+ */
+export type FusedLike = ReadonlyArray<Pick<FusedHit, 'score'> & { reasons: FusedHit['reasons'] & { spatial?: SpatialReason } }>;
 
 export const calibrationFeatureNames = [
   'visualSimilarity',
@@ -26,9 +30,13 @@ export const calibrationFeatureNames = [
   'fusedScoreShare',
   'queryTermsLog',
   'visualTextAgree',
+  'spatialInliersLog',
+  'spatialVerified',
+  'spatialLeadLog',
 ] as const;
 
-export const calibrationModelVersion = 1;
+/** 2 added the spatial verification features. */
+export const calibrationModelVersion = 2;
 
 export interface CalibrationModel {
   version: typeof calibrationModelVersion;
@@ -64,9 +72,11 @@ export function calibrationFeatures(hits: FusedLike, index: number, queryTerms: 
   let otherSimilarity = 0;
   let otherText = 0;
   let otherFused = 0;
+  let otherInliers = 0;
   hits.forEach((other, i) => {
     if (i === index) return;
     otherSimilarity = Math.max(otherSimilarity, similarityOf(other) ?? 0);
+    otherInliers = Math.max(otherInliers, other.reasons.spatial?.inliers ?? 0);
     otherText = Math.max(otherText, other.reasons.text?.score ?? 0);
     otherFused = Math.max(otherFused, other.score);
   });
@@ -75,6 +85,7 @@ export function calibrationFeatures(hits: FusedLike, index: number, queryTerms: 
   const textRank = hit.reasons.text?.rank;
   const textScore = hit.reasons.text?.score ?? 0;
   const matched = matchedOf(hit);
+  const inliers = hit.reasons.spatial?.inliers ?? 0;
   const hashDetail = hit.reasons.hash?.detail as { distance?: number; exact?: boolean } | undefined;
   const hashCloseness = hit.reasons.hash ? (hashDetail?.exact ? 1 : Math.max(0, 1 - (hashDetail?.distance ?? 64) / 16)) : 0;
   return [
@@ -90,6 +101,10 @@ export function calibrationFeatures(hits: FusedLike, index: number, queryTerms: 
     hit.score > 0 ? hit.score / (hit.score + otherFused) : 0,
     Math.log1p(queryTerms),
     visualRank === 1 && textRank === 1 ? 1 : 0,
+    // Hits that were not verified (beyond the verified head, or no features) count as 0 inliers.
+    Math.log1p(inliers),
+    hit.reasons.spatial?.verified ? 1 : 0,
+    Math.log1p(inliers) - Math.log1p(otherInliers),
   ];
 }
 

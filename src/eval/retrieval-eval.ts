@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SagasuError, isSagasuError } from '../errors.js';
+import { rerankByVerification, type SpatialReason } from '../fusion/rerank.js';
 import { defaultFusionOptions, fuse, type FusedHit, type FusionOptions, type RankedHit, type RankedList, type SourceName } from '../fusion/fuse.js';
 import { tokenize } from '../indexes/tokenize.js';
 import { Sagasu, type SagasuOptions, type SearchHit, type StageTimings } from '../sagasu.js';
@@ -30,7 +31,11 @@ import { loadGallery, type EvalCollection, type GalleryItem } from './retrieval-
 import { atThreshold, chooseThreshold, defaultThresholds, median, summarizeRanks, type RankSummary, type ScoredAnswer, type ThresholdPoint } from './retrieval-metrics.js';
 import { SeededRandom, allQueryTypes, generateQuery, hashString, syntheticQueryTypes, type QueryGeneratorOptions, type QueryType, type SyntheticQueryType } from './retrieval-queries.js';
 
-export const evalSources = ['visual', 'text', 'hash', 'fused'] as const;
+/**
+ * Sources as reported: each single source, `rrf` (the three fused by reciprocal rank, before
+ * spatial verification) and `fused` (the engine's answer: rrf re-ranked by spatial verification).
+ */
+export const evalSources = ['visual', 'text', 'hash', 'rrf', 'fused'] as const;
 export type EvalSource = (typeof evalSources)[number];
 
 export interface RetrievalEvalOptions {
@@ -111,8 +116,10 @@ export interface QueryRecord {
   queryTerms: number;
   /** Each source's ranked candidates (image ids), as the engine fuses them. */
   lists: Partial<Record<SourceName, CompactHit[]>>;
-  /** The engine's fused answer (top hits with its heuristic confidence). */
+  /** The engine's fused answer (top hits with its confidence). */
   fused: Array<{ id: number; score: number; confidence: number }>;
+  /** Spatial verification of the candidates the engine checked, by image id. */
+  spatial?: Record<number, SpatialReason>;
   /** Rank of `expected` per source (0: not found). */
   ranks: Record<EvalSource, number>;
 }
@@ -335,7 +342,7 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
         queryTerms: 0,
         lists: {},
         fused: [],
-        ranks: { visual: 0, text: 0, hash: 0, fused: 0 },
+        ranks: { visual: 0, text: 0, hash: 0, rrf: 0, fused: 0 },
       };
       try {
         const began = performance.now();
@@ -347,11 +354,15 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
         record.queryTerms = new Set(tokenize(fusedResult.queryText)).size;
         record.fused = fusedResult.hits.map((h) => ({ id: h.imageId, score: h.score, confidence: h.confidence }));
         record.ranks.fused = rankInHits(fusedResult.hits, identitiesOf, expected);
+        const spatial = fusedResult.hits.filter((h) => h.reasons.spatial).map((h) => [h.imageId, h.reasons.spatial!] as const);
+        if (spatial.length) record.spatial = Object.fromEntries(spatial);
         for (const source of ['visual', 'text', 'hash'] as const) {
-          const single = await engine.search({ prepared }, { k: singleK, sources: [source], fusion });
+          // Each source alone, as it ranks without spatial verification.
+          const single = await engine.search({ prepared }, { k: singleK, sources: [source], fusion, verify: false });
           record.lists[source] = single.hits.map((h) => toCompact(h, source));
           record.ranks[source] = rankInHits(single.hits, identitiesOf, expected);
         }
+        record.ranks.rrf = rankInFused(fuseRecord(record, fusion, { verified: false }), images, expected);
       } catch (error) {
         if (!isSagasuError(error)) throw error;
         record.error = `${error.code}: ${error.message}`;
@@ -456,7 +467,7 @@ export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
   return [...groups.values()]
     .sort((a, b) => (a.collection < b.collection ? -1 : a.collection > b.collection ? 1 : typeOrder(a.type) - typeOrder(b.type) || (a.type < b.type ? -1 : 1)))
     .map(({ collection, type, records: group }) => {
-      const metrics = Object.fromEntries(evalSources.map((s) => [s, summarizeRanks(group.map((r) => r.ranks[s]))])) as Record<EvalSource, RankSummary>;
+      const metrics = Object.fromEntries(evalSources.map((s) => [s, summarizeRanks(group.map((r) => r.ranks[s] ?? 0))])) as Record<EvalSource, RankSummary>;
       const best = Math.max(metrics.visual.recallAt1, metrics.text.recallAt1, metrics.hash.recallAt1);
       return {
         collection,
@@ -469,14 +480,21 @@ export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
     });
 }
 
-/** Rebuilds the engine's fused list from a record's per-source lists (same function, same candidates). */
-export function fuseRecord(record: QueryRecord, fusion: FusionOptions): FusedHit[] {
+/**
+ * Rebuilds the engine's fused list from a record's per-source lists (same function, same
+ * candidates), re-ranked by the spatial verification the engine did unless `verified` is false.
+ * With other fusion settings the head may hold candidates the engine did not verify: they keep
+ * their fused order, so a sweep measures fusion settings, not verification.
+ */
+export function fuseRecord(record: QueryRecord, fusion: FusionOptions, options: { verified?: boolean } = {}): FusedHit[] {
   const lists: RankedList[] = [];
   for (const source of ['visual', 'text', 'hash'] as const) {
     const hits = record.lists[source];
     if (hits) lists.push({ source, hits: hits.slice(0, candidatesPerSource) as ReadonlyArray<RankedHit<Record<string, unknown>>> });
   }
-  return fuse(lists, fusion);
+  const fused = fuse(lists, fusion);
+  if (options.verified === false || !record.spatial) return fused;
+  return rerankByVerification(fused, new Map(Object.entries(record.spatial).map(([id, reason]) => [Number(id), reason])));
 }
 
 function rankInFused(fused: readonly FusedHit[], images: Record<number, string[]>, expected: string, keep = fusedHitsKept): number {

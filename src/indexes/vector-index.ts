@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { SagasuError } from '../errors.js';
 import { writeFileAtomic, writeWithAtomicRename } from '../store/atomic-file.js';
+import { Pca } from './pca.js';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -16,9 +17,29 @@ export interface VectorIndexOptions {
   efSearch?: number;
   /** Room reserved at creation; the index doubles when full. Default 1024. */
   initialCapacity?: number;
+  /**
+   * Store and search shorter vectors: a PCA learned from the collection. Default none (full vectors).
+   * @example new VectorIndex(modelId, 1280, { reduction: { dimension: 128, fitAfter: 20000 } })
+   */
+  reduction?: VectorReduction;
 }
 
-export const defaultVectorIndexOptions: Required<VectorIndexOptions> = {
+export interface VectorReduction {
+  /** Length of the stored vectors (see {@link Pca.dimension}). */
+  dimension: number;
+  /**
+   * The index holds the full vectors it is given until this many are live, then learns the PCA
+   * from them, rebuilds its graph with projected vectors (a one-off pause: about the time of
+   * adding them all again) and projects every later add and search.
+   */
+  fitAfter: number;
+  /** Whitened PCA (see {@link Pca.whiten}). Default false. */
+  whiten?: boolean;
+  /** A PCA fitted beforehand: the index projects from the first vector and never fits. */
+  pca?: Pca;
+}
+
+export const defaultVectorIndexOptions: Required<Omit<VectorIndexOptions, 'reduction'>> = {
   m: 16,
   efConstruction: 200,
   efSearch: 64,
@@ -41,17 +62,28 @@ interface VectorIndexMeta {
   graph: string;
   m: number;
   efConstruction: number;
+  /** Since version 2: the reduction setting, or null for full vectors. */
+  reduction?: { dimension: number; whiten: boolean } | null;
+  /** Since version 2: the PCA file (named by seq, like the graph) once fitted; null while the graph holds full vectors. */
+  pca?: string | null;
 }
 
-const serializationVersion = 1;
+/** 2 adds `reduction` and `pca`; version 1 snapshots (full vectors) still load. */
+const serializationVersion = 2;
 
-/** Cosine HNSW index (hnswlib-node) over image ids, with delete and growth. */
+/**
+ * Cosine HNSW index (hnswlib-node) over image ids, with delete and growth. With
+ * {@link VectorIndexOptions.reduction} it stores PCA-projected vectors; `add` and `search` still
+ * take full vectors of {@link dimension} values.
+ */
 export class VectorIndex {
   readonly modelId: string;
+  /** Length of the vectors `add` and `search` take. */
   readonly dimension: number;
-  private readonly options: Required<VectorIndexOptions>;
+  private readonly options: Required<Omit<VectorIndexOptions, 'reduction'>> & Pick<VectorIndexOptions, 'reduction'>;
   private hnsw: Hnsw;
   private readonly live = new Set<number>();
+  private projection: Pca | undefined;
   /** The store change sequence this index includes. */
   seq = 0;
 
@@ -59,11 +91,31 @@ export class VectorIndex {
     this.modelId = modelId;
     this.dimension = dimension;
     this.options = { ...defaultVectorIndexOptions, ...options };
+    const reduction = this.options.reduction;
+    if (reduction) {
+      if (!Number.isInteger(reduction.dimension) || reduction.dimension < 2 || reduction.dimension >= dimension) {
+        throw new SagasuError('INVALID_OPTION', `option "reduction.dimension" must be an integer from 2 to ${dimension - 1} (got ${reduction.dimension})`);
+      }
+      if (!reduction.pca && !(Number.isInteger(reduction.fitAfter) && reduction.fitAfter >= 1)) {
+        throw new SagasuError('INVALID_OPTION', `option "reduction.fitAfter" must be a positive integer (got ${reduction.fitAfter})`);
+      }
+      if (reduction.pca) this.projection = checkedPca(reduction.pca, dimension, reduction);
+    }
     this.hnsw = this.create(this.options.initialCapacity);
   }
 
+  /** Length of the vectors in the graph: the reduced dimension once a PCA is in use, else {@link dimension}. */
+  get storedDimension(): number {
+    return this.projection?.dimension ?? this.dimension;
+  }
+
+  /** The PCA in use, if any (undefined while a reducing index still holds full vectors). */
+  get pca(): Pca | undefined {
+    return this.projection;
+  }
+
   private create(capacity: number): Hnsw {
-    const hnsw = new HierarchicalNSW('cosine', this.dimension);
+    const hnsw = new HierarchicalNSW('cosine', this.storedDimension);
     hnsw.initIndex({
       maxElements: capacity,
       m: this.options.m,
@@ -92,39 +144,66 @@ export class VectorIndex {
       this.hnsw.resizeIndex(Math.max(this.options.initialCapacity, this.hnsw.getMaxElements() * 2));
     }
     // replaceDeleted reuses the slot of a deleted point, so deletes do not grow the file forever.
-    this.hnsw.addPoint(Array.from(vector), id, true);
+    this.hnsw.addPoint(this.toStored(vector), id, true);
     this.live.add(id);
+    const reduction = this.options.reduction;
+    if (reduction && !this.projection && this.live.size >= reduction.fitAfter) this.fitReduction();
+  }
+
+  private toStored(vector: Float32Array): number[] {
+    return Array.from(this.projection ? this.projection.project(vector) : vector);
+  }
+
+  /**
+   * Learns the PCA from the full vectors in the graph (or takes the given one, for a snapshot saved
+   * before it was fitted), then rebuilds the graph with their projections.
+   */
+  private fitReduction(): void {
+    const reduction = this.options.reduction!;
+    const ids = [...this.live];
+    const full = ids.map((id) => Float32Array.from(this.hnsw.getPoint(id)));
+    this.projection = reduction.pca ?? Pca.fit(full, { dimension: reduction.dimension, whiten: reduction.whiten ?? false });
+    this.hnsw = this.create(Math.max(this.options.initialCapacity, this.hnsw.getMaxElements()));
+    ids.forEach((id, i) => this.hnsw.addPoint(Array.from(this.projection!.project(full[i]!)), id, true));
   }
 
   remove(id: number): boolean {
     if (!this.live.has(id)) return false;
     // hnswlib keeps a deleted point's data until its slot is reused: overwrite it first, so a
     // forgotten image's vector does not survive in memory or in the next snapshot.
-    this.hnsw.addPoint(new Array<number>(this.dimension).fill(0), id);
+    this.hnsw.addPoint(new Array<number>(this.storedDimension).fill(0), id);
     this.hnsw.markDelete(id);
     this.live.delete(id);
     return true;
   }
 
   clear(): void {
+    // A PCA learned from the collection goes with it; one given in the options stays.
+    this.projection = this.options.reduction?.pca;
     this.hnsw = this.create(this.options.initialCapacity);
     this.live.clear();
     this.seq = 0;
   }
 
   search(vector: Float32Array, k: number, filter?: (id: number) => boolean): VectorHit[] {
+    if (vector.length !== this.dimension) {
+      throw new SagasuError('MODEL_MISMATCH', `a ${vector.length}-d query cannot search a ${this.dimension}-d index`);
+    }
     const n = Math.min(k, this.live.size);
     if (n <= 0) return [];
     this.hnsw.setEf(Math.max(this.options.efSearch, n));
-    const { neighbors, distances } = this.hnsw.searchKnn(Array.from(vector), n, filter);
+    const { neighbors, distances } = this.hnsw.searchKnn(this.toStored(vector), n, filter);
     return neighbors.map((id, i) => ({ id, similarity: 1 - distances[i]! }));
   }
 
-  /** Writes `<base>.<seq>.hnsw`, then `<base>.json` naming it, then removes the previous graph. */
+  /** Writes `<base>.<seq>.hnsw` (and `<base>.<seq>.pca`), then `<base>.json` naming them, then removes the previous ones. */
   save(base: string): void {
-    const previous = readMeta(base)?.graph;
+    const before = readMeta(base);
     const graph = `${basename(base)}.${this.seq}.hnsw`;
     writeWithAtomicRename(join(dirname(base), graph), (temporary) => this.hnsw.writeIndexSync(temporary));
+    const pca = this.projection ? `${basename(base)}.${this.seq}.pca` : null;
+    if (pca) writeFileAtomic(join(dirname(base), pca), this.projection!.toBuffer());
+    const reduction = this.options.reduction;
     const meta: VectorIndexMeta = {
       graph,
       version: serializationVersion,
@@ -134,18 +213,23 @@ export class VectorIndex {
       ids: [...this.live],
       m: this.options.m,
       efConstruction: this.options.efConstruction,
+      reduction: reduction ? { dimension: reduction.dimension, whiten: reduction.whiten ?? false } : null,
+      pca,
     };
     writeFileAtomic(`${base}.json`, JSON.stringify(meta));
-    if (previous && previous !== graph) rmSync(join(dirname(base), previous), { force: true });
+    for (const previous of [before?.graph, before?.pca]) {
+      if (previous && previous !== graph && previous !== pca) rmSync(join(dirname(base), previous), { force: true });
+    }
   }
 
   /**
    * Loads a snapshot. Refuses one built with another model or dimension (MODEL_MISMATCH);
-   * returns undefined when there is none or it is unreadable (the caller rebuilds from the store).
+   * returns undefined when there is none, it is unreadable, or it was built with another
+   * `reduction` setting (its vectors are in another space): the caller rebuilds from the store.
    */
   static load(base: string, modelId: string, dimension: number, options: VectorIndexOptions = {}): VectorIndex | undefined {
     const meta = readMeta(base);
-    if (!meta || meta.version !== serializationVersion) return undefined;
+    if (!meta || (meta.version !== 1 && meta.version !== serializationVersion)) return undefined;
     const graphFile = join(dirname(base), meta.graph);
     if (!existsSync(graphFile)) return undefined;
     if (meta.modelId !== modelId || meta.dimension !== dimension) {
@@ -155,10 +239,16 @@ export class VectorIndex {
           `this process uses "${modelId}" (${dimension}-d)`,
       );
     }
+    const wanted = options.reduction;
+    const saved = meta.reduction ?? null;
+    if ((wanted ? `${wanted.dimension}/${wanted.whiten ?? false}` : 'none') !== (saved ? `${saved.dimension}/${saved.whiten}` : 'none')) return undefined;
     const index = new VectorIndex(modelId, dimension, { ...options, m: meta.m, efConstruction: meta.efConstruction });
     try {
-      index.hnsw = new HierarchicalNSW('cosine', dimension);
+      // The snapshot's own PCA wins over one given in the options: its graph is in that space.
+      index.projection = meta.pca ? checkedPca(Pca.fromBuffer(readFileSync(join(dirname(base), meta.pca))), dimension, wanted!) : undefined;
+      index.hnsw = new HierarchicalNSW('cosine', index.storedDimension);
       index.hnsw.readIndexSync(graphFile, true);
+      if (index.hnsw.getNumDimensions() !== index.storedDimension) return undefined;
       index.hnsw.setEf(index.options.efSearch);
     } catch {
       return undefined;
@@ -169,10 +259,21 @@ export class VectorIndex {
   }
 
   static remove(base: string): void {
-    const graph = readMeta(base)?.graph;
-    if (graph) rmSync(join(dirname(base), graph), { force: true });
+    const meta = readMeta(base);
+    for (const file of [meta?.graph, meta?.pca]) if (file) rmSync(join(dirname(base), file), { force: true });
     rmSync(`${base}.json`, { force: true });
   }
+}
+
+function checkedPca(pca: Pca, dimension: number, reduction: Pick<VectorReduction, 'dimension' | 'whiten'>): Pca {
+  if (pca.inputDimension !== dimension || pca.dimension !== reduction.dimension || pca.whiten !== (reduction.whiten ?? false)) {
+    throw new SagasuError(
+      'INVALID_OPTION',
+      `the PCA (${pca.inputDimension}-d to ${pca.dimension}-d${pca.whiten ? ', whitened' : ''}) does not match ` +
+        `the reduction setting (${dimension}-d to ${reduction.dimension}-d${reduction.whiten ? ', whitened' : ''})`,
+    );
+  }
+  return pca;
 }
 
 function readMeta(base: string): VectorIndexMeta | undefined {

@@ -70,7 +70,10 @@ export interface ImageRecord {
   updatedAt: number;
 }
 
-export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'updatedAt'>;
+export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'updatedAt'> & {
+  /** Encoded local features (src/verification) and the extractor that made them. */
+  localFeatures?: { extractor: string; features: Buffer };
+};
 
 export interface StoreIdentity {
   modelId: string;
@@ -134,6 +137,14 @@ CREATE INDEX IF NOT EXISTS sources_message ON sources (guild_id, channel_id, mes
 -- Every change to the set of images, in order: derived indexes snapshot the last sequence
 -- number they include and replay the rest at start, so a crash between a commit and a
 -- snapshot loses nothing.
+-- ORB keypoints and descriptors for spatial verification, apart from images so that reading
+-- an image record does not drag ~40 KB of features along. Rows are optional: a store indexed
+-- before they existed, or an image without texture, has none and is simply not verified.
+CREATE TABLE IF NOT EXISTS local_features (
+  image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+  extractor TEXT NOT NULL,
+  features BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   image_id INTEGER NOT NULL,
@@ -215,6 +226,8 @@ export class SqliteStore {
       trimChanges: prepare('DELETE FROM changes WHERE seq <= ?'),
       setMeta: prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       getMeta: prepare('SELECT value FROM meta WHERE key = ?'),
+      insertFeatures: prepare('INSERT OR REPLACE INTO local_features (image_id, extractor, features) VALUES (?, ?, ?)'),
+      featuresById: prepare('SELECT features FROM local_features WHERE image_id = ? AND extractor = ?'),
     };
   }
 
@@ -372,8 +385,14 @@ export class SqliteStore {
       now: Date.now(),
     });
     const id = Number(result.lastInsertRowid);
+    if (image.localFeatures) this.statements.insertFeatures!.run(id, image.localFeatures.extractor, image.localFeatures.features);
     this.statements.addChange!.run(id, 'add');
     return id;
+  }
+
+  /** The encoded local features of an image from this extractor, if any were stored. */
+  getLocalFeatures(imageId: number, extractor: string): Buffer | undefined {
+    return (this.statements.featuresById!.get(imageId, extractor) as { features: Buffer } | undefined)?.features;
   }
 
   /**

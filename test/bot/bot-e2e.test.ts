@@ -192,7 +192,7 @@ describe('sagasu bot end to end', () => {
       assert.notEqual(edited.embeds[0].url, first);
     } finally {
       bot.context.config.pageSize = 5;
-      bot.context.config.minConfidence = 0.5;
+      bot.context.config.minConfidence = null;
     }
   });
 

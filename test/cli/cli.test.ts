@@ -45,12 +45,13 @@ describe('sagasu search --json', () => {
     const lines = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { query: string; hits: Array<{ path: string; score: number; reasons: Record<string, unknown> }> });
     assert.deepEqual(lines.map((line) => line.query), [join(work, 'crop.jpg'), fixture('photo-01.png')]);
     assert.equal(lines[0]!.hits[0]!.path, fixture('page-02.png'));
+    assert.equal((lines[0]!.hits[0]!.reasons.spatial as { verified?: boolean } | undefined)?.verified, true);
     assert.equal(lines[1]!.hits[0]!.path, fixture('photo-01.png'));
     for (const line of lines) {
       assert.ok(line.hits.length <= 2);
       for (const hit of line.hits) {
         assert.equal(typeof hit.score, 'number');
-        assert.ok(Object.keys(hit.reasons).every((source) => ['visual', 'text', 'hash'].includes(source)));
+        assert.ok(Object.keys(hit.reasons).every((source) => ['visual', 'text', 'hash', 'spatial'].includes(source)));
       }
     }
   });

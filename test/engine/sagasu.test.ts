@@ -7,7 +7,11 @@ import sharp from 'sharp';
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
 import type { OcrEngine } from '../../src/types.js';
+import { heuristicConfidence } from '../../src/fusion/confidence.js';
+import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
+import { localFeaturesId } from '../../src/verification/local-features.js';
 import { blocksPng, SizeKeyedOcr, ThumbnailEmbedder } from '../helpers/fakes.js';
+import { fixture } from '../helpers/paths.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sagasu-engine-'));
 
@@ -361,5 +365,68 @@ describe('Sagasu.search with a mirrored query', () => {
     assert.ok(without.hits.every((hit) => hit.reasons.visual?.detail?.mirrored === undefined));
     assert.ok((without.hits.find((hit) => hit.path?.endsWith('c.png'))?.reasons.visual?.detail?.similarity as number ?? 0) < 0.99);
     await plain.close();
+  });
+});
+
+describe('Sagasu.search with spatial verification', () => {
+  const pages = ['page-01.png', 'page-02.png', 'page-03.png', 'page-04.png', 'photo-01.png'];
+  /** A phone-like re-shoot of part of page-03: cropped to about half, turned 3°, scaled down, re-compressed. */
+  const reshot = async () => {
+    const cropped = await sharp(fixture('page-03.png')).extract({ left: 80, top: 200, width: 420, height: 500 }).toBuffer();
+    return sharp(cropped).rotate(3, { background: '#777' }).resize({ width: 330 }).jpeg({ quality: 65 }).toBuffer();
+  };
+
+  it('re-ranks by matching points, verifies the original and shows it as a reason', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'));
+    await engine.indexPaths(pages.map(fixture));
+    const result = await engine.search({ image: await reshot() }, { k: 5 });
+    const top = result.hits[0]!;
+    assert.equal(top.path, fixture('page-03.png'));
+    assert.equal(top.reasons.spatial?.verified, true);
+    assert.equal(top.reasons.spatial?.rank, 1);
+    assert.ok(top.reasons.spatial!.inliers >= 40, `inliers ${top.reasons.spatial!.inliers}`);
+    for (const other of result.hits.slice(1)) assert.ok((other.reasons.spatial?.inliers ?? 0) < 12, `${other.path}: ${other.reasons.spatial?.inliers}`);
+    assert.ok(result.timings.verifyMs! > 0 && result.timings.featuresMs! > 0);
+    const unverified = await engine.search({ image: await reshot() }, { k: 5, verify: false });
+    assert.ok(unverified.hits.every((hit) => hit.reasons.spatial === undefined));
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores no local features and verifies nothing when turned off', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'), { verification: false });
+    await engine.indexPaths(pages.map(fixture));
+    const result = await engine.search({ image: await reshot() }, { k: 5 });
+    assert.ok(result.hits.every((hit) => hit.reasons.spatial === undefined));
+    assert.deepEqual(engine.store.imageKeys().map(({ id }) => engine.store.getLocalFeatures(id, localFeaturesId)), pages.map(() => undefined));
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('Sagasu.search confidence', () => {
+  it('scores image queries with the calibration model and its threshold, text-only queries with the heuristic', async () => {
+    const { dir, engine } = await indexedGallery();
+    const image = await engine.search({ image: await blocksPng(2, 66, 48) });
+    assert.equal(image.confidenceThreshold, defaultCalibrationModel.threshold);
+    const top = image.hits[0]!;
+    assert.ok(top.confidence > 0 && top.confidence <= 1);
+    const text = await engine.search({ text: 'midnight bakery' });
+    assert.equal(text.confidenceThreshold, 0.5);
+    await engine.close();
+    const heuristic = await open(join(dir, 'data'), { calibration: false });
+    const plain = await heuristic.search({ image: await blocksPng(2, 66, 48) });
+    assert.equal(plain.confidenceThreshold, 0.5);
+    assert.equal(plain.hits[0]!.confidence, Math.round(heuristicConfidence({ reasons: plain.hits[0]!.reasons, queryTerms: 3 }) * 1000) / 1000);
+    await heuristic.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a calibration model of another version', async () => {
+    const dir = tempDir();
+    await assert.rejects(open(join(dir, 'data'), { calibration: { ...defaultCalibrationModel, version: 1 as 2 } }), /calibration model version 1 is not supported/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -12,8 +12,9 @@ import {
 } from '../../src/eval/retrieval-calibration.js';
 import { SeededRandom } from '../../src/eval/retrieval-queries.js';
 import type { FusedHit } from '../../src/fusion/fuse.js';
+import type { SpatialReason } from '../../src/fusion/rerank.js';
 
-const fused: FusedHit[] = [
+const fused: Array<FusedHit & { reasons: FusedHit['reasons'] & { spatial?: SpatialReason } }> = [
   {
     id: 1,
     score: 0.05,
@@ -21,6 +22,7 @@ const fused: FusedHit[] = [
       visual: { rank: 1, score: 0.95, contribution: 1 / 61, detail: { similarity: 0.95 } },
       text: { rank: 1, score: 12, contribution: 1 / 61, detail: { matched: ['夢', 'が', 'ない'] } },
       hash: { rank: 1, score: 60, contribution: 2 / 61, detail: { distance: 4, exact: false } },
+      spatial: { inliers: 63, matches: 90, verified: true, rank: 1 },
     },
   },
   { id: 2, score: 0.02, reasons: { visual: { rank: 2, score: 0.8, contribution: 1 / 62, detail: { similarity: 0.8 } }, text: { rank: 2, score: 4, contribution: 1 / 62, detail: { matched: ['夢'] } } } },
@@ -39,6 +41,9 @@ describe('calibrationFeatures', () => {
     assert.equal(byName.hashCloseness, 0.75);
     assert.equal(byName.fusedRankInverse, 1);
     assert.equal(byName.visualTextAgree, 1);
+    assert.equal(byName.spatialInliersLog, Math.log(64));
+    assert.equal(byName.spatialVerified, 1);
+    assert.equal(byName.spatialLeadLog, Math.log(64));
   });
   it('gives a hit without text or hash evidence zeros there, and a negative visual margin when behind', () => {
     const byName = Object.fromEntries(calibrationFeatureNames.map((name, i) => [name, calibrationFeatures(fused, 1, 4)[i]]));
@@ -46,6 +51,9 @@ describe('calibrationFeatures', () => {
     assert.equal(byName.hashCloseness, 0);
     assert.equal(byName.fusedRankInverse, 0.5);
     assert.equal(byName.visualTextAgree, 0);
+    assert.equal(byName.spatialInliersLog, 0);
+    assert.equal(byName.spatialVerified, 0);
+    assert.equal(byName.spatialLeadLog, -Math.log(64));
   });
   it('refuses an index outside the list', () => {
     assert.throws(() => calibrationFeatures(fused, 5, 1), /^SagasuError: sagasu: no hit at index 5/);
@@ -91,7 +99,7 @@ describe('parseCalibrationModel', () => {
     assert.ok(p > 0.5 && p < 1);
   });
   it('refuses another version or other features', () => {
-    assert.throws(() => parseCalibrationModel({ ...good, version: 2 }), /version 2 is not supported/);
-    assert.throws(() => parseCalibrationModel({ ...good, weights: [1] }), /does not match the 12 features/);
+    assert.throws(() => parseCalibrationModel({ ...good, version: 1 }), /version 1 is not supported/);
+    assert.throws(() => parseCalibrationModel({ ...good, weights: [1] }), /does not match the 15 features/);
   });
 });

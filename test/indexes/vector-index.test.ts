@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SagasuError } from '../../src/errors.js';
+import { Pca } from '../../src/indexes/pca.js';
 import { VectorIndex } from '../../src/indexes/vector-index.js';
 
 const unit = (...values: number[]) => {
@@ -94,5 +95,132 @@ describe('VectorIndex.save and load', () => {
 
   it('returns undefined when there is no snapshot', () => {
     assert.equal(VectorIndex.load(join(mkdtempSync(join(tmpdir(), 'sagasu-vec-')), 'vectors'), 'm', 2), undefined);
+  });
+});
+
+// Vectors in 6-d on a circle in the span of the first three axes, gaps shrinking (no ties), so
+// a PCA to 4 stored values (3 components + the mean coordinate) keeps their neighbours exactly.
+const inSpan = (id: number) => {
+  const t = 0.8 * Math.sqrt(id);
+  return unit(Math.cos(t), Math.sin(t), 1.5, 0, 0, 0);
+};
+const neighbours = (index: VectorIndex, id: number) => index.search(inSpan(id), 3).map((hit) => hit.id);
+
+describe('VectorIndex with reduction', () => {
+  it('holds full vectors until fitAfter are live, then fits a PCA and keeps finding the same neighbours', () => {
+    const full = new VectorIndex('m', 6);
+    const reduced = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 30 } });
+    for (let id = 1; id <= 29; id++) {
+      full.add(id, inSpan(id));
+      reduced.add(id, inSpan(id));
+    }
+    assert.equal(reduced.storedDimension, 6);
+    assert.equal(reduced.pca, undefined);
+    for (let id = 30; id <= 60; id++) {
+      full.add(id, inSpan(id));
+      reduced.add(id, inSpan(id));
+    }
+    assert.equal(reduced.storedDimension, 4);
+    assert.equal(reduced.pca!.samples, 30);
+    assert.equal(reduced.count, 60);
+    for (let id = 1; id <= 60; id++) assert.deepEqual(neighbours(reduced, id), neighbours(full, id));
+    assert.ok(Math.abs(reduced.search(inSpan(7), 1)[0]!.similarity - 1) < 1e-5);
+  });
+
+  it('projects from the first vector with a PCA given beforehand, and forgets only a learned one on clear', () => {
+    const pca = Pca.fit(Array.from({ length: 40 }, (_, id) => inSpan(id)), { dimension: 4 });
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 1, pca } });
+    assert.equal(index.storedDimension, 4);
+    index.add(1, inSpan(1));
+    index.add(2, inSpan(2));
+    assert.deepEqual(index.search(inSpan(2), 2).map((hit) => hit.id), [2, 1]);
+    index.clear();
+    assert.equal(index.pca, pca);
+    const learning = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 2 } });
+    learning.add(1, inSpan(1));
+    learning.add(2, inSpan(2));
+    assert.equal(learning.storedDimension, 4);
+    learning.clear();
+    assert.equal(learning.storedDimension, 6);
+  });
+
+  it('refuses a bad reduction setting, a PCA that does not match it, and queries of another length', () => {
+    const message = (text: string) => (error: unknown) => error instanceof SagasuError && error.message === `sagasu: ${text}`;
+    assert.throws(() => new VectorIndex('m', 6, { reduction: { dimension: 6, fitAfter: 10 } }), message('option "reduction.dimension" must be an integer from 2 to 5 (got 6)'));
+    assert.throws(() => new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 0 } }), message('option "reduction.fitAfter" must be a positive integer (got 0)'));
+    const pca = Pca.fit(Array.from({ length: 40 }, (_, id) => inSpan(id)), { dimension: 3 });
+    assert.throws(
+      () => new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 1, pca } }),
+      message('the PCA (6-d to 3-d) does not match the reduction setting (6-d to 4-d)'),
+    );
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 3, fitAfter: 1, pca } });
+    assert.throws(() => index.search(unit(1, 0), 1), message('a 2-d query cannot search a 6-d index'));
+  });
+});
+
+describe('VectorIndex.save and load with reduction', () => {
+  const build = () => {
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 20 } });
+    for (let id = 1; id <= 40; id++) index.add(id, inSpan(id));
+    return index;
+  };
+
+  it('saves the PCA beside the graph, keeps one of each, and loads in the same space', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const index = build();
+    index.seq = 3;
+    index.save(join(dir, 'vectors'));
+    index.seq = 4;
+    index.save(join(dir, 'vectors'));
+    assert.deepEqual(readdirSync(dir).sort(), ['vectors.4.hnsw', 'vectors.4.pca', 'vectors.json']);
+    const loaded = VectorIndex.load(join(dir, 'vectors'), 'm', 6, { reduction: { dimension: 4, fitAfter: 20 } })!;
+    assert.equal(loaded.storedDimension, 4);
+    assert.deepEqual(loaded.pca!.toBuffer(), index.pca!.toBuffer());
+    for (let id = 1; id <= 40; id += 7) assert.deepEqual(neighbours(loaded, id), neighbours(index, id));
+    VectorIndex.remove(join(dir, 'vectors'));
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('loads a snapshot saved before the fit, and fits when enough vectors arrive', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 20 } });
+    for (let id = 1; id <= 10; id++) index.add(id, inSpan(id));
+    index.save(join(dir, 'vectors'));
+    assert.deepEqual(readdirSync(dir).sort(), ['vectors.0.hnsw', 'vectors.json']);
+    const loaded = VectorIndex.load(join(dir, 'vectors'), 'm', 6, { reduction: { dimension: 4, fitAfter: 20 } })!;
+    assert.equal(loaded.storedDimension, 6);
+    for (let id = 11; id <= 20; id++) loaded.add(id, inSpan(id));
+    assert.equal(loaded.storedDimension, 4);
+    assert.equal(loaded.pca!.samples, 20);
+    assert.deepEqual(neighbours(loaded, 3), neighbours(build(), 3));
+  });
+
+  it('returns undefined (rebuild from the store) when the reduction setting differs from the snapshot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    build().save(join(dir, 'reduced'));
+    const plain = new VectorIndex('m', 6);
+    plain.add(1, inSpan(1));
+    plain.save(join(dir, 'plain'));
+    assert.equal(VectorIndex.load(join(dir, 'reduced'), 'm', 6), undefined);
+    assert.equal(VectorIndex.load(join(dir, 'reduced'), 'm', 6, { reduction: { dimension: 3, fitAfter: 20 } }), undefined);
+    assert.equal(VectorIndex.load(join(dir, 'reduced'), 'm', 6, { reduction: { dimension: 4, fitAfter: 20, whiten: true } }), undefined);
+    assert.equal(VectorIndex.load(join(dir, 'plain'), 'm', 6, { reduction: { dimension: 4, fitAfter: 20 } }), undefined);
+    assert.equal(VectorIndex.load(join(dir, 'plain'), 'm', 6)?.count, 1);
+  });
+
+  it('still loads a version 1 snapshot (full vectors, no reduction fields)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const index = new VectorIndex('model-a', 2);
+    index.add(5, unit(1, 0));
+    index.add(6, unit(0, 1));
+    index.seq = 2;
+    index.save(join(dir, 'vectors'));
+    writeFileSync(
+      join(dir, 'vectors.json'),
+      '{"graph":"vectors.2.hnsw","version":1,"modelId":"model-a","dimension":2,"seq":2,"ids":[5,6],"m":16,"efConstruction":200}',
+    );
+    const loaded = VectorIndex.load(join(dir, 'vectors'), 'model-a', 2)!;
+    assert.equal(loaded.seq, 2);
+    assert.deepEqual(loaded.search(unit(0, 1), 2).map((hit) => hit.id), [6, 5]);
   });
 });

@@ -1,0 +1,199 @@
+import sharp from 'sharp';
+import { SagasuError } from '../errors.js';
+import type { DecodedImage } from '../types.js';
+import { loadOpenCv, type CvMat, type OpenCv } from './opencv.js';
+
+/**
+ * Local features (ORB keypoints and their 256-bit binary descriptors) of one image, and the
+ * spatial verification that compares two sets of them.
+ *
+ * Global descriptors (one CNN vector, a perceptual hash) summarise the whole picture, so a crop,
+ * a single panel, a photo of a screen or a screenshot with bars around it moves them far from
+ * the original. Local features survive all of these: when many of them match and agree on one
+ * geometric transform (a RANSAC homography), the two pictures show the same page. OpenCV does
+ * the detection, matching and RANSAC; what is written here is the encoding for the store and
+ * the plausibility rules for a homography, which no library decides for this use.
+ */
+export interface LocalFeatures {
+  /** Size of the greyscale image the keypoints were found in. */
+  readonly width: number;
+  readonly height: number;
+  /** x, y of each keypoint, interleaved. */
+  readonly points: Float32Array;
+  /** 32 bytes per keypoint (ORB). */
+  readonly descriptors: Uint8Array;
+}
+
+export interface LocalFeatureOptions {
+  /** Keypoints kept per image (the strongest). Default 1000. */
+  maxFeatures?: number;
+  /** The image is scaled so its longer side is at most this (never enlarged). Default 1024. */
+  maxSide?: number;
+}
+
+export const defaultLocalFeatureOptions: Required<LocalFeatureOptions> = {
+  maxFeatures: 1000,
+  maxSide: 1024,
+};
+
+/** Recorded with each stored feature set: features from another extractor are not compared. */
+export const localFeaturesId = 'orb-1024-v1';
+
+const descriptorBytes = 32;
+
+export async function extractLocalFeatures(image: DecodedImage, options: LocalFeatureOptions & { mirrored?: boolean } = {}): Promise<LocalFeatures> {
+  const { maxFeatures, maxSide } = { ...defaultLocalFeatureOptions, ...options };
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).greyscale();
+  if (options.mirrored) pipeline = pipeline.flop();
+  const { data, info } = await pipeline
+    .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const cv = await loadOpenCv();
+  const owned: Array<{ delete(): void }> = [];
+  try {
+    const mat = new cv.Mat(info.height, info.width, cv.CV_8UC1);
+    owned.push(mat);
+    mat.data.set(data.subarray(0, info.width * info.height));
+    const orb = new cv.ORB(maxFeatures);
+    const keypoints = new cv.KeyPointVector();
+    const descriptors = new cv.Mat();
+    const mask = new cv.Mat();
+    owned.push(orb, keypoints, descriptors, mask);
+    orb.detectAndCompute(mat, mask, keypoints, descriptors);
+    const count = descriptors.rows === 0 ? 0 : keypoints.size();
+    const points = new Float32Array(count * 2);
+    for (let i = 0; i < count; i++) {
+      const { pt } = keypoints.get(i);
+      points[2 * i] = pt.x;
+      points[2 * i + 1] = pt.y;
+    }
+    return { width: info.width, height: info.height, points, descriptors: Uint8Array.from(descriptors.data.subarray(0, count * descriptorBytes)) };
+  } catch (error) {
+    throw new SagasuError('VERIFY_FAILED', `local features could not be extracted: ${(error as Error).message}`, { cause: error });
+  } finally {
+    for (const item of owned) item.delete();
+  }
+}
+
+const encodingVersion = 1;
+
+/** Layout: u8 version, u16 width, u16 height, u32 count, count × (f32 x, f32 y), count × 32 bytes. */
+export function encodeLocalFeatures(features: LocalFeatures): Buffer {
+  const count = features.points.length / 2;
+  const buffer = Buffer.alloc(9 + count * 8 + count * descriptorBytes);
+  buffer.writeUInt8(encodingVersion, 0);
+  buffer.writeUInt16LE(features.width, 1);
+  buffer.writeUInt16LE(features.height, 3);
+  buffer.writeUInt32LE(count, 5);
+  Buffer.from(features.points.buffer, features.points.byteOffset, count * 8).copy(buffer, 9);
+  Buffer.from(features.descriptors.buffer, features.descriptors.byteOffset, count * descriptorBytes).copy(buffer, 9 + count * 8);
+  return buffer;
+}
+
+export function decodeLocalFeatures(buffer: Buffer): LocalFeatures {
+  const count = buffer.length >= 9 ? buffer.readUInt32LE(5) : -1;
+  if (buffer.length < 9 || buffer.readUInt8(0) !== encodingVersion || buffer.length !== 9 + count * (8 + descriptorBytes)) {
+    throw new SagasuError('STORE_VERSION', 'stored local features are damaged or of an unknown version');
+  }
+  // Copies, so the arrays are aligned and do not keep the row's buffer alive.
+  const points = new Float32Array(count * 2);
+  Buffer.from(points.buffer).set(buffer.subarray(9, 9 + count * 8));
+  const descriptors = Uint8Array.from(buffer.subarray(9 + count * 8));
+  return { width: buffer.readUInt16LE(1), height: buffer.readUInt16LE(3), points, descriptors };
+}
+
+export interface VerifyOptions {
+  /** Lowe's ratio test: a match counts when its distance is below this share of the second best. Default 0.8. */
+  ratio?: number;
+  /** Largest Hamming distance (of 256 bits) of a match. Default 64. */
+  maxDistance?: number;
+  /** RANSAC reprojection threshold, in pixels of the candidate's feature image. Default 6. */
+  reprojectionThreshold?: number;
+  /** Fewest inliers that count as a verified match. Default 12. */
+  minInliers?: number;
+}
+
+export const defaultVerifyOptions: Required<VerifyOptions> = {
+  ratio: 0.8,
+  maxDistance: 64,
+  reprojectionThreshold: 6,
+  minInliers: 12,
+};
+
+export interface Verification {
+  /** Matches that agree with the homography found. */
+  inliers: number;
+  /** Matches that passed the ratio test (before RANSAC). */
+  matches: number;
+  /** inliers >= minInliers and the transform is plausible. */
+  verified: boolean;
+}
+
+/**
+ * Matches the query's features to a candidate's and counts the matches one plausible
+ * homography explains. Plausible: it keeps orientation (no mirror: mirrored queries are
+ * verified with mirrored features), scales by 1/8..8 and is close to affine. Random matches on
+ * screentone or repeated glyphs do reach a dozen RANSAC inliers, but with a degenerate or
+ * folding transform; the rule removed them on the evaluation's unindexed pages.
+ */
+export async function verifyLocalFeatures(query: LocalFeatures, candidate: LocalFeatures, options: VerifyOptions = {}): Promise<Verification> {
+  const { ratio, maxDistance, reprojectionThreshold, minInliers } = { ...defaultVerifyOptions, ...options };
+  const none: Verification = { inliers: 0, matches: 0, verified: false };
+  const queryCount = query.points.length / 2;
+  const candidateCount = candidate.points.length / 2;
+  if (queryCount < 4 || candidateCount < 4) return none;
+  const cv = await loadOpenCv();
+  const owned: Array<{ delete(): void }> = [];
+  try {
+    const queryMat = descriptorMat(cv, query.descriptors, queryCount);
+    const candidateMat = descriptorMat(cv, candidate.descriptors, candidateCount);
+    const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
+    const pairs = new cv.DMatchVectorVector();
+    owned.push(queryMat, candidateMat, matcher, pairs);
+    matcher.knnMatch(queryMat, candidateMat, pairs, 2);
+    const from: number[] = [];
+    const to: number[] = [];
+    for (let i = 0; i < pairs.size(); i++) {
+      const pair = pairs.get(i);
+      if (pair.size() >= 2) {
+        const best = pair.get(0);
+        const second = pair.get(1);
+        if (best.distance <= maxDistance && best.distance < ratio * second.distance) {
+          from.push(query.points[2 * best.queryIdx]!, query.points[2 * best.queryIdx + 1]!);
+          to.push(candidate.points[2 * best.trainIdx]!, candidate.points[2 * best.trainIdx + 1]!);
+        }
+      }
+      pair.delete();
+    }
+    const matches = from.length / 2;
+    if (matches < Math.max(4, minInliers)) return { ...none, matches };
+    const fromMat = cv.matFromArray(matches, 1, cv.CV_32FC2, from);
+    const toMat = cv.matFromArray(matches, 1, cv.CV_32FC2, to);
+    const inlierMask = new cv.Mat();
+    owned.push(fromMat, toMat, inlierMask);
+    const homography = cv.findHomography(fromMat, toMat, cv.RANSAC, reprojectionThreshold, inlierMask);
+    owned.push(homography);
+    if (homography.empty() || !plausibleHomography(homography.data64F)) return { ...none, matches };
+    let inliers = 0;
+    for (let i = 0; i < inlierMask.rows; i++) inliers += inlierMask.data[i]! ? 1 : 0;
+    return { inliers, matches, verified: inliers >= minInliers };
+  } catch (error) {
+    throw new SagasuError('VERIFY_FAILED', `local features could not be compared: ${(error as Error).message}`, { cause: error });
+  } finally {
+    for (const item of owned) item.delete();
+  }
+}
+
+/** h: the 3×3 homography, row-major. */
+export function plausibleHomography(h: ArrayLike<number>): boolean {
+  const determinant = h[0]! * h[4]! - h[1]! * h[3]!;
+  const scale = Math.sqrt(Math.abs(determinant));
+  return determinant > 0 && scale > 1 / 8 && scale < 8 && Math.abs(h[6]!) < 0.002 && Math.abs(h[7]!) < 0.002;
+}
+
+function descriptorMat(cv: OpenCv, descriptors: Uint8Array, count: number): CvMat {
+  const mat = new cv.Mat(count, descriptorBytes, cv.CV_8U);
+  mat.data.set(descriptors.subarray(0, count * descriptorBytes));
+  return mat;
+}
