@@ -112,8 +112,8 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
       .option('--text <words>', 'words to search the OCR text for (alone, or added to each image query)')
       .option('--k <n>', 'number of results per query', positiveInteger, 10)
       .option('--sources <list>', 'comma-separated sources to use: visual,text,hash', sourceList)
-      .option('--rrf-k <n>', 'reciprocal rank fusion constant (default 60)', nonNegativeNumber)
-      .option('--weights <list>', 'per-source fusion weights, e.g. visual=1,text=1,hash=2', weightList)
+      .option('--rrf-k <n>', 'reciprocal rank fusion constant (default 5)', nonNegativeNumber)
+      .option('--weights <list>', 'per-source fusion weights (default visual=1,text=4,hash=4)', weightList)
       .option('--json', 'one JSON object per query per line: {"query", "hits": [{"path", "score", "reasons"}]}'),
   ).action(async (images: string[], options: CommonOptions & { text?: string; k: number; sources?: SourceName[]; json?: boolean; rrfK?: number; weights?: Partial<Record<SourceName, number>> }) => {
     if (images.length === 0 && !options.text?.trim()) {

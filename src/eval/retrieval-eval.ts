@@ -282,7 +282,8 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
 
   const workDir = opts.workDir ? resolve(opts.workDir) : mkdtempSync(join(tmpdir(), 'sagasu-eval-'));
   mkdirSync(join(workDir, 'queries'), { recursive: true });
-  const engine = await Sagasu.open({ ...opts.engine, dataDir: join(workDir, 'data'), fusion, ...(opts.ocr ? {} : { ocr: false }) });
+  // calibration false: records keep the heuristic confidence, the baseline the calibration below is judged against.
+  const engine = await Sagasu.open({ calibration: false, ...opts.engine, dataDir: join(workDir, 'data'), fusion, ...(opts.ocr ? {} : { ocr: false }) });
   try {
     const toIndex = collections.flatMap((c) => c.items).filter((item) => !heldOut.has(item.id));
     const indexStart = performance.now();

@@ -27,26 +27,33 @@ export interface LocalFeatures {
 export interface LocalFeatureOptions {
   /** Keypoints kept per image (the strongest). Default 1000. */
   maxFeatures?: number;
-  /** The image is scaled so its longer side is at most this (never enlarged). Default 1024. */
+  /** The image is scaled so its longer side is at most this. Default 1024. */
   maxSide?: number;
+  /** A smaller image is enlarged (at most 4x) so its longer side reaches this. Default 640. */
+  minSide?: number;
 }
 
 export const defaultLocalFeatureOptions: Required<LocalFeatureOptions> = {
   maxFeatures: 1000,
   maxSide: 1024,
+  minSide: 640,
 };
 
 /** Recorded with each stored feature set: features from another extractor are not compared. */
-export const localFeaturesId = 'orb-1024-v1';
+export const localFeaturesId = 'orb-640-1024-v2';
 
 const descriptorBytes = 32;
 
 export async function extractLocalFeatures(image: DecodedImage, options: LocalFeatureOptions & { mirrored?: boolean } = {}): Promise<LocalFeatures> {
-  const { maxFeatures, maxSide } = { ...defaultLocalFeatureOptions, ...options };
+  const { maxFeatures, maxSide, minSide } = { ...defaultLocalFeatureOptions, ...options };
+  // ORB describes 31-px patches over an 8-level pyramid: a 250-px product shot or a thumbnail
+  // leaves almost no room for either, so small images are enlarged first.
+  const longer = Math.max(image.width, image.height);
+  const target = longer > maxSide ? maxSide : longer < minSide ? Math.min(minSide, longer * 4) : longer;
   let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).greyscale();
   if (options.mirrored) pipeline = pipeline.flop();
   const { data, info } = await pipeline
-    .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+    .resize({ width: target, height: target, fit: 'inside' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   const cv = await loadOpenCv();

@@ -136,7 +136,7 @@ describe('Sagasu.search', () => {
     const top = result.hits[0]!;
     assert.equal(top.path, join(dir, 'gallery', 'a.png'));
     assert.equal(result.queryText, 'WHERE IS THE LIGHTHOUSE');
-    assert.deepEqual(Object.keys(top.reasons).sort(), ['hash', 'text', 'visual']);
+    assert.deepEqual(Object.keys(top.reasons).sort(), ['hash', 'spatial', 'text', 'visual']);
     assert.equal(top.reasons.visual?.rank, 1);
     assert.ok((top.reasons.visual?.detail?.similarity as number) > 0.95);
     assert.deepEqual(top.reasons.text?.detail, {
@@ -270,7 +270,7 @@ describe('Sagasu.prepareQuery', () => {
     const { dir, engine, embedder, ocr } = await indexedGallery();
     const prepared = await engine.prepareQuery(await blocksPng(1, 64, 48));
     const calls = [embedder.calls, ocr.calls];
-    const visual = await engine.search({ prepared }, { sources: ['visual'] });
+    const visual = await engine.search({ prepared }, { sources: ['visual'], verify: false });
     const text = await engine.search({ prepared }, { sources: ['text'] });
     const fused = await engine.search({ prepared });
     assert.deepEqual([embedder.calls, ocr.calls], calls);
