@@ -87,6 +87,12 @@ export interface SagasuOptions {
 export interface VerificationOptions {
   /** How many of the first fused hits are verified. Default 12. */
   candidates?: number;
+  /**
+   * Also verified: the first this many of each source's own ranking, wherever fusion put them (a
+   * flipped page whose OCR reads nonsense can fall out of the fused head while still first by
+   * look). Default 3.
+   */
+  perSource?: number;
   /** Stop verifying further candidates once one has at least this many inliers. Default 80. */
   stopAtInliers?: number;
   features?: LocalFeatureOptions;
@@ -95,6 +101,7 @@ export interface VerificationOptions {
 
 export const defaultVerificationOptions = {
   candidates: 12,
+  perSource: 3,
   stopAtInliers: 80,
   features: {} as LocalFeatureOptions,
   verify: {} as VerifyOptions,
@@ -691,11 +698,13 @@ export class Sagasu {
    */
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
-    const { candidates, stopAtInliers, verify, features } = this.verification;
+    const { candidates, perSource, stopAtInliers, verify, features } = this.verification;
+    const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
+    const toVerify = fused.filter((hit, index) => index < candidates || sourceFirst(hit));
     const results = new Map<number, SpatialReason>();
     let mirroredFeatures: LocalFeatures | undefined;
     try {
-      for (const hit of fused.slice(0, candidates)) {
+      for (const hit of toVerify) {
         const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
         if (!stored) continue;
         const candidate = decodeLocalFeatures(stored);
