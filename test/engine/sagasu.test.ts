@@ -394,6 +394,19 @@ describe('Sagasu.search with spatial verification', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('verifies each source\'s first hits beyond the fused head', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 1, stopAtInliers: Infinity } });
+    await engine.indexPaths(pages.map(fixture));
+    const result = await engine.search({ image: await reshot() }, { k: 5 });
+    const checked = result.hits.filter((hit) => hit.reasons.spatial);
+    assert.ok(checked.length >= 1);
+    for (const hit of checked) assert.ok(Object.values(hit.reasons).some((reason) => 'contribution' in reason && reason.rank === 1), `${hit.path} was checked`);
+    for (const hit of result.hits.filter((h) => !h.reasons.spatial)) assert.ok(!Object.values(hit.reasons).some((reason) => 'contribution' in reason && reason.rank === 1), `${hit.path} was not checked`);
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('stores no local features and verifies nothing when turned off', async () => {
     const dir = tempDir();
     const engine = await open(join(dir, 'data'), { verification: false });
