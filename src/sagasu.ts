@@ -93,6 +93,11 @@ export interface VerificationOptions {
    * look). Default 3.
    */
   perSource?: number;
+  /**
+   * Stop verifying further candidates after this many ms (at least one is always checked), so a
+   * query with many feature-rich candidates cannot hold a search for seconds. Default 1000.
+   */
+  budgetMs?: number;
   /** Stop verifying further candidates once one has at least this many inliers. Default 80. */
   stopAtInliers?: number;
   features?: LocalFeatureOptions;
@@ -102,6 +107,7 @@ export interface VerificationOptions {
 export const defaultVerificationOptions = {
   candidates: 12,
   perSource: 3,
+  budgetMs: 1000,
   stopAtInliers: 80,
   features: {} as LocalFeatureOptions,
   verify: {} as VerifyOptions,
@@ -698,7 +704,7 @@ export class Sagasu {
    */
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
-    const { candidates, perSource, stopAtInliers, verify, features } = this.verification;
+    const { candidates, perSource, budgetMs, stopAtInliers, verify, features } = this.verification;
     const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
     const toVerify = fused.filter((hit, index) => index < candidates || sourceFirst(hit));
     const results = new Map<number, SpatialReason>();
@@ -719,7 +725,7 @@ export class Sagasu {
           if (flipped.inliers > result.inliers) [result, mirrored] = [flipped, true];
         }
         results.set(hit.id, { inliers: result.inliers, matches: result.matches, verified: result.verified, ...(mirrored ? { mirrored } : {}) });
-        if (result.inliers >= stopAtInliers) break;
+        if (result.inliers >= stopAtInliers || performance.now() - began >= budgetMs) break;
       }
     } catch (error) {
       this.logger.warn(`spatial verification skipped: ${(error as Error).message}`);

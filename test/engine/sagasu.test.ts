@@ -407,6 +407,16 @@ describe('Sagasu.search with spatial verification', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('checks no further candidate once the time budget is spent', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'), { verification: { budgetMs: 0, stopAtInliers: Infinity } });
+    await engine.indexPaths(pages.map(fixture));
+    const result = await engine.search({ image: await reshot() }, { k: 5 });
+    assert.equal(result.hits.filter((hit) => hit.reasons.spatial).length, 1);
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('stores no local features and verifies nothing when turned off', async () => {
     const dir = tempDir();
     const engine = await open(join(dir, 'data'), { verification: false });
