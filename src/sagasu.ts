@@ -100,7 +100,14 @@ export interface VerificationOptions {
   budgetMs?: number;
   /** Stop verifying further candidates once one has at least this many inliers. Default 80. */
   stopAtInliers?: number;
+  /** How indexed images' features are extracted. */
   features?: LocalFeatureOptions;
+  /**
+   * How a query's features are extracted. Default: as `features`, but small queries are enlarged
+   * only to 320 px: a query is often a small crop of a large page, and enlarged further it drifts
+   * out of the scale range ORB's pyramid can match (measured on bubble and panel crops).
+   */
+  queryFeatures?: LocalFeatureOptions;
   verify?: VerifyOptions;
 }
 
@@ -110,6 +117,7 @@ export const defaultVerificationOptions = {
   budgetMs: 1000,
   stopAtInliers: 80,
   features: {} as LocalFeatureOptions,
+  queryFeatures: { minSide: 320 } as LocalFeatureOptions,
   verify: {} as VerifyOptions,
 };
 
@@ -265,6 +273,7 @@ export class Sagasu {
   private readonly hashIndex = new HashIndex();
   private readonly verification: typeof defaultVerificationOptions;
   private readonly calibration: CalibrationModel | false;
+  private readonly queryFeatureOptions: LocalFeatureOptions;
   private readonly scopeOf = new Map<number, string>();
   /** Engines this instance created from options, and so closes. */
   private readonly owned: Array<OcrEngine | Embedder>;
@@ -284,6 +293,7 @@ export class Sagasu {
     this.textIndex = parts.text;
     this.vectorIndex = parts.vector;
     this.verification = { ...defaultVerificationOptions, ...(options.verification || {}) };
+    this.queryFeatureOptions = { ...this.verification.features, ...this.verification.queryFeatures };
     this.calibration = options.calibration === false ? false : parseCalibrationModel(options.calibration ?? defaultCalibrationModel);
   }
 
@@ -390,7 +400,7 @@ export class Sagasu {
   }
 
   /** OCR and embed at the same time (the OCR pool and the embedder run in parallel). */
-  private async analyse(decoded: DecodedWithHashes, withOcr: boolean, timings: StageTimings, mirrored = false): Promise<Analysis> {
+  private async analyse(decoded: DecodedWithHashes, withOcr: boolean, timings: StageTimings, mirrored = false, purpose: 'index' | 'query' = 'index'): Promise<Analysis> {
     const image = decoded.image;
     const ocrPromise = (async () => {
       if (!withOcr || this.ocr === false) return undefined;
@@ -413,7 +423,7 @@ export class Sagasu {
       if (this.options.verification === false) return undefined;
       const began = performance.now();
       try {
-        return await extractLocalFeatures(image, this.verification.features);
+        return await extractLocalFeatures(image, purpose === 'query' ? this.queryFeatureOptions : this.verification.features);
       } catch (error) {
         // Verification is extra evidence: an image whose features fail is still indexed and searched.
         this.logger.warn(`local features skipped: ${(error as Error).message}`);
@@ -584,7 +594,7 @@ export class Sagasu {
   async prepareQuery(image: Buffer, options: { ocr?: boolean } = {}): Promise<PreparedQuery> {
     this.assertOpen();
     const timings: StageTimings = {};
-    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings, this.options.mirroredQueries);
+    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings, this.options.mirroredQueries, 'query');
     return { ...analysis, timings };
   }
 
@@ -624,7 +634,7 @@ export class Sagasu {
       analysis = query.prepared;
       Object.assign(timings, query.prepared.timings);
     } else if (query.image) {
-      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings, this.options.mirroredQueries && wanted.has('visual'));
+      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings, this.options.mirroredQueries && wanted.has('visual'), 'query');
     }
     if (analysis && wanted.has('text')) queryText = analysis.ocr?.text ?? '';
     const searchStart = performance.now();
@@ -704,7 +714,7 @@ export class Sagasu {
    */
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
-    const { candidates, perSource, budgetMs, stopAtInliers, verify, features } = this.verification;
+    const { candidates, perSource, budgetMs, stopAtInliers, verify } = this.verification;
     const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
     const toVerify = fused.filter((hit, index) => index < candidates || sourceFirst(hit));
     const results = new Map<number, SpatialReason>();
@@ -720,7 +730,7 @@ export class Sagasu {
         let mirrored = false;
         // A re-post may be flipped: when the mirrored query looked closer, try its features too.
         if (!result.verified && hit.reasons.visual?.detail?.mirrored === true) {
-          mirroredFeatures ??= await extractLocalFeatures(analysis.decoded.image, { ...features, mirrored: true });
+          mirroredFeatures ??= await extractLocalFeatures(analysis.decoded.image, { ...this.queryFeatureOptions, mirrored: true });
           const flipped = await verifyLocalFeatures(mirroredFeatures, candidate, verify);
           if (flipped.inliers > result.inliers) [result, mirrored] = [flipped, true];
         }
