@@ -716,7 +716,10 @@ export class Sagasu {
     const began = performance.now();
     const { candidates, perSource, budgetMs, stopAtInliers, verify } = this.verification;
     const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
-    const toVerify = fused.filter((hit, index) => index < candidates || sourceFirst(hit));
+    // A source's own first hits go first: they are the likeliest originals, and the budget may
+    // stop the loop before the end of the list.
+    const head = fused.filter((hit, index) => index < candidates || sourceFirst(hit));
+    const toVerify = [...head.filter(sourceFirst), ...head.filter((hit) => !sourceFirst(hit))];
     const results = new Map<number, SpatialReason>();
     let mirroredFeatures: LocalFeatures | undefined;
     try {
