@@ -442,6 +442,7 @@ async function main(): Promise<void> {
               `${String(ef).padStart(8)} ${p50.toFixed(2).padStart(8)} ${percentile(times, 0.95).toFixed(2).padStart(8)} ${fullRecall.toFixed(3).padStart(11)} (${realRecall.toFixed(3)} / ${drawnRecall.toFixed(3)})` +
                 `${recall(found, storedTruth).toFixed(3).padStart(21)} ${(bruteP50 / p50).toFixed(0).padStart(15)}x`,
             );
+            if (pca) rerankLine(tuned, ef, queries, project, full, fullTruth);
           }
           index.clear();
         }
@@ -449,6 +450,42 @@ async function main(): Promise<void> {
       if (values.engine) await engineAtScale(full, queries, pca ? { dimension, whiten: values.whiten, pca } : undefined);
     }
   }
+}
+
+/** Rows of the full matrix as 8-bit integers with one scale per row (what an 8-bit copy of the full vectors would hold). */
+function int8Dot(row: Float32Array, query: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, Math.abs(row[i]!));
+  const scale = max / 127 || 1;
+  let s = 0;
+  for (let i = 0; i < row.length; i++) s += Math.round(row[i]! / scale) * query[i]!;
+  return s * scale;
+}
+
+/**
+ * Search the reduced index for the engine's 50 candidates, then re-rank them by cosine on the full
+ * vectors (float32, and 8-bit per-row-scaled): what keeping full vectors beside a reduced graph buys.
+ */
+function rerankLine(index: VectorIndex, ef: number, queries: Float32Array[], project: (q: Float32Array) => Float32Array, full: Matrix, fullTruth: number[][]): void {
+  const candidates = 50;
+  const times: number[] = [];
+  const byFloat: number[][] = [];
+  const byInt8: number[][] = [];
+  let inCandidates = 0;
+  for (const [q, query] of queries.entries()) {
+    const t = performance.now();
+    const ids = index.search(project(query), candidates).map((hit) => hit.id);
+    const scored = ids.map((id) => ({ id, s: dot(full.row(id), query) })).sort((a, b) => b.s - a.s);
+    times.push(performance.now() - t);
+    byFloat.push(scored.slice(0, k).map((x) => x.id));
+    byInt8.push(ids.map((id) => ({ id, s: int8Dot(full.row(id), query) })).sort((a, b) => b.s - a.s).slice(0, k).map((x) => x.id));
+    const got = new Set(ids);
+    inCandidates += fullTruth[q]!.filter((id) => got.has(id)).length;
+  }
+  console.log(
+    `${''.padStart(8)} re-rank of the first ${candidates} (efSearch ${Math.max(ef, candidates)}) on full vectors: p50 ${percentile(times, 0.5).toFixed(2)} ms (search + re-rank), ` +
+      `recall@10 float32 ${recall(byFloat, fullTruth).toFixed(3)}, 8-bit ${recall(byInt8, fullTruth).toFixed(3)}; true top 10 among the ${candidates}: ${(inCandidates / (k * queries.length)).toFixed(3)}`,
+  );
 }
 
 /** Text of the indexed image at row `i` (a third of the images have text): a unique number, two mid-frequency numbers and two words in every text. */
