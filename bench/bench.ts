@@ -1,18 +1,23 @@
 /**
  * Per-stage timings for indexing and querying the images in a folder.
  *
- *   npm run bench -- [folder] [--queries N] [--no-ocr]
+ *   npm run bench -- [folder] [--queries N] [--no-ocr] [--megapixels 1 [--copies 3]]
  *
  * Indexes every image under the folder (default: the project's fixtures) into a temporary data
  * directory, then queries with a cropped, re-compressed copy of each indexed image scaled to about
  * one megapixel (a typical posted picture), and prints median / p95 / mean per stage (decode,
- * OCR, embed, search, fuse) plus ingest throughput with OCR on and off, peak RSS, and the
- * fraction of queries whose original came back first. A benchmark, not a test: it asserts nothing.
+ * OCR, embed, local features, search, fuse, spatial verification) plus ingest throughput with OCR
+ * on and off, peak RSS, and the fraction of queries whose original came back first. OCR, embedding
+ * and local features run at the same time, so stage times do not add up to the total.
+ * With --megapixels, the images are first rescaled to about that many megapixels (JPEG q90, in a
+ * temporary folder), `--copies` times each at slightly different sizes (distinct bytes, so each is
+ * indexed): ingest is then measured on images of the size the targets name, with more samples.
+ * A benchmark, not a test: it asserts nothing.
  * Search-and-fuse at 10k-1M images, recall and index load time: `npm run bench:scale`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -23,12 +28,20 @@ import { packageRoot } from '../src/paths.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { queries: { type: 'string', default: '50' }, 'no-ocr': { type: 'boolean', default: false } },
+  options: {
+    queries: { type: 'string', default: '50' },
+    'no-ocr': { type: 'boolean', default: false },
+    megapixels: { type: 'string', default: '0' },
+    copies: { type: 'string', default: '1' },
+  },
 });
 const folder = positionals[0] ?? join(packageRoot, 'test', 'fixtures');
 const maxQueries = Number(values.queries);
 
-const stages = ['decodeMs', 'ocrMs', 'embedMs', 'searchMs', 'fuseMs'] as const;
+// The engine's fuseMs includes verifyMs (verification re-ranks the fused list): shown apart here.
+const stages = ['decodeMs', 'ocrMs', 'embedMs', 'featuresMs', 'searchMs', 'fuseMs', 'verifyMs'] as const;
+const stageValue = (s: StageTimings, stage: (typeof stages)[number]) =>
+  stage === 'fuseMs' && typeof s.fuseMs === 'number' ? s.fuseMs - (s.verifyMs ?? 0) : s[stage];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -37,24 +50,53 @@ function percentile(sorted: number[], p: number): number {
 
 function table(title: string, samples: StageTimings[], totals: number[]): void {
   console.log(`\n${title} (${samples.length} images)`);
-  console.log('stage        median ms    p95 ms   mean ms');
+  console.log('stage                median ms    p95 ms   mean ms');
   const row = (name: string, values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-    console.log(`${name.padEnd(10)} ${percentile(sorted, 0.5).toFixed(1).padStart(11)} ${percentile(sorted, 0.95).toFixed(1).padStart(9)} ${mean.toFixed(1).padStart(9)}`);
+    console.log(`${name.padEnd(18)} ${percentile(sorted, 0.5).toFixed(1).padStart(11)} ${percentile(sorted, 0.95).toFixed(1).padStart(9)} ${mean.toFixed(1).padStart(9)}`);
   };
   for (const stage of stages) {
-    const values = samples.map((s) => s[stage]).filter((v): v is number => typeof v === 'number');
-    if (values.length > 0) row(stage.replace('Ms', ''), values);
+    const values = samples.map((s) => stageValue(s, stage)).filter((v): v is number => typeof v === 'number');
+    if (values.length > 0) row(stage === 'fuseMs' ? 'fuse (ex verify)' : stage.replace('Ms', ''), values);
   }
+  const searchAndFuse = samples.filter((s) => typeof s.searchMs === 'number').map((s) => (s.searchMs ?? 0) + (s.fuseMs ?? 0));
+  if (searchAndFuse.length > 0) row('search+fuse+verify', searchAndFuse);
   row('total', totals);
 }
 
 async function main(): Promise<void> {
-  const files = await expandPaths([folder]);
+  let files = await expandPaths([folder]);
   if (files.length === 0) throw new Error(`no images under ${folder}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-'));
-  console.log(`sagasu bench: ${files.length} images from ${folder}; node ${process.version}; OCR ${values['no-ocr'] ? 'off' : 'on'}`);
+  const megapixels = Number(values.megapixels);
+  let rescaledDir: string | undefined;
+  if (megapixels > 0) {
+    rescaledDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-rescaled-'));
+    mkdirSync(rescaledDir, { recursive: true });
+    const rescaled: string[] = [];
+    for (let copy = 0; copy < Number(values.copies); copy++) {
+      for (const file of files) {
+        const { width = 0, height = 0 } = await sharp(file).metadata();
+        if (width < 8 || height < 8) continue;
+        // Copies 2% apart in area: distinct bytes, about the same work.
+        const scale = Math.sqrt((megapixels * 1e6 * (1 + 0.02 * copy)) / (width * height));
+        const out = join(rescaledDir, `${basename(file, extname(file))}-${copy}.jpg`);
+        await sharp(file).resize(Math.round(width * scale), Math.round(height * scale)).jpeg({ quality: 90 }).toFile(out);
+        rescaled.push(out);
+      }
+    }
+    files = rescaled;
+  }
+  let pixels = 0;
+  for (const file of files) {
+    const { width = 0, height = 0 } = await sharp(file).metadata();
+    pixels += width * height;
+  }
+  console.log(
+    `sagasu bench: ${files.length} images from ${folder}${megapixels > 0 ? ` rescaled to ~${megapixels} MP` : ''} (mean ${(pixels / files.length / 1e6).toFixed(2)} MP); ` +
+      `node ${process.version}; OCR ${values['no-ocr'] ? 'off' : 'on'}`,
+  );
   const loadStart = performance.now();
   // One OCR pool and one model for both runs below, so the second measures warm workers.
   const ocr = values['no-ocr'] ? (false as const) : new TesseractOcrEngine();
@@ -105,7 +147,9 @@ async function main(): Promise<void> {
     const result = await engine.search({ image: query }, { k: 10 });
     queryTotals.push(performance.now() - began);
     queryTimings.push(result.timings);
-    if (result.hits[0]?.path === file) first += 1;
+    // Rescaled copies of one picture are the same picture: any of them first counts.
+    const origin = (path: string | null | undefined) => (rescaledDir && path ? basename(path).replace(/-\d+\.jpg$/, '') : path);
+    if (origin(result.hits[0]?.path) === origin(file)) first += 1;
   }
   table('query end to end (crop ~70% area scaled to ~1 MP, JPEG q75)', queryTimings, queryTotals);
   console.log(`original ranked first: ${first}/${queryTimings.length} (a sanity check, not an evaluation)`);
@@ -133,6 +177,7 @@ async function main(): Promise<void> {
   if (ocr) await ocr.close();
   await embedder.close();
   rmSync(dataDir, { recursive: true, force: true });
+  if (rescaledDir) rmSync(rescaledDir, { recursive: true, force: true });
 }
 
 main().catch((error) => {
