@@ -26,7 +26,7 @@ export type { Box, DecodedImage, Embedder, OcrEngine, OcrLine, OcrRegion, OcrRes
 export { defaultFusionOptions, type FusionOptions, type SourceName, type SourceReason } from './fusion/fuse.js';
 export type { SpatialReason } from './fusion/rerank.js';
 export { defaultCalibrationModel } from './fusion/default-calibration.js';
-export { parseCalibrationModel, type CalibrationModel } from './eval/retrieval-calibration.js';
+export { parseCalibrationModel, type CalibrationModel } from './fusion/calibration.js';
 export { defaultDecodeOptions } from './decoding/decode-image.js';
 export { defaultOcrOptions, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 export { defaultEmbedderOptions, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';

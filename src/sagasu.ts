@@ -7,7 +7,7 @@ import { decodeImage, type DecodeOptions, type DecodedWithHashes } from './decod
 import { SagasuError, isSagasuError } from './errors.js';
 import { heuristicConfidence } from './fusion/confidence.js';
 import { defaultCalibrationModel } from './fusion/default-calibration.js';
-import { calibratedConfidence, parseCalibrationModel, type CalibrationModel } from './eval/retrieval-calibration.js';
+import { calibratedConfidence, parseCalibrationModel, type CalibrationModel } from './fusion/calibration.js';
 import { tokenize } from './indexes/tokenize.js';
 import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceName } from './fusion/fuse.js';
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
@@ -715,21 +715,26 @@ export class Sagasu {
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
     const { candidates, perSource, budgetMs, stopAtInliers, verify } = this.verification;
-    const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
-    // A source's own first hits go first: they are the likeliest originals, and the budget may
-    // stop the loop before the end of the list.
-    const head = fused.filter((hit, index) => index < candidates || sourceFirst(hit));
-    const toVerify = [...head.filter(sourceFirst), ...head.filter((hit) => !sourceFirst(hit))];
+    const query = analysis.localFeatures!;
     const results = new Map<number, SpatialReason>();
+    // Too few features on either side (a flat or tiny image): nothing to check, say nothing.
+    const tooFew = (features: LocalFeatures) => features.points.length < 8;
+    if (tooFew(query)) {
+      timings.verifyMs = performance.now() - began;
+      return rerankByVerification(fused, results);
+    }
+    const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
+    // A source's own first hits go first (they are the likeliest originals, and the budget may
+    // stop the loop early), then the rest of the fused head.
+    const toVerify = [...fused.filter(sourceFirst), ...fused.slice(0, candidates).filter((hit) => !sourceFirst(hit))];
     let mirroredFeatures: LocalFeatures | undefined;
     try {
       for (const hit of toVerify) {
         const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
         if (!stored) continue;
         const candidate = decodeLocalFeatures(stored);
-        // Too few features on either side (a flat or tiny image): nothing to check, say nothing.
-        if (candidate.points.length < 8 || analysis.localFeatures!.points.length < 8) continue;
-        let result = await verifyLocalFeatures(analysis.localFeatures!, candidate, verify);
+        if (tooFew(candidate)) continue;
+        let result = await verifyLocalFeatures(query, candidate, verify);
         let mirrored = false;
         // A re-post may be flipped: when the mirrored query looked closer, try its features too.
         if (!result.verified && hit.reasons.visual?.detail?.mirrored === true) {

@@ -1,4 +1,4 @@
-import type { CalibrationModel } from '../eval/retrieval-calibration.js';
+import type { CalibrationModel } from './calibration.js';
 
 /**
  * The engine's default calibration: fitted by `sagasu eval ../shared/eval --calibration-out` on

@@ -36,6 +36,7 @@ export function rerankByVerification(fused: readonly FusedHit[], verifications: 
   verified.forEach((hit, i) => {
     hit.reasons.spatial!.rank = i + 1;
   });
-  const first = new Set([...withReasons.filter(exact), ...verified]);
-  return [...withReasons.filter(exact), ...verified, ...withReasons.filter((hit) => !first.has(hit))];
+  const exactHits = withReasons.filter(exact);
+  const first = new Set([...exactHits, ...verified]);
+  return [...exactHits, ...verified, ...withReasons.filter((hit) => !first.has(hit))];
 }
