@@ -3,7 +3,12 @@
  * engine's search-and-fuse, at several collection sizes.
  *
  *   npm run build && node dist/bench/scale.js [--sizes 10000,100000,1000000] [--dims 1280,256,128]
- *     [--m 16] [--ef-construction 200] [--ef 16,32,64,128] [--whiten] [--queries 100] [--engine]
+ *     [--m 16] [--ef-construction 200] [--ef 16,32,64,128] [--whiten] [--queries 100] [--skip-graph]
+ *     [--engine] [--engine-ef 64,128] [--rerank 100]
+ *
+ * --skip-graph leaves out the stand-alone HNSW builds (the recall/speed curve), e.g. to measure
+ * only the engine at 1M; --engine-ef and --rerank set the engine's efSearch (one fresh process
+ * each) and, with a reduction, how many candidates it re-scores on the stored full vectors.
  *
  * Vectors are drawn to match real MobileNetV2 embeddings. The bench first embeds a real set:
  * 120 generated scenes ("chapters"), 4 crops of each ("pages"), and half-size JPEG copies of 100
@@ -47,6 +52,9 @@ const { values } = parseArgs({
     whiten: { type: 'boolean', default: false },
     queries: { type: 'string', default: '100' },
     engine: { type: 'boolean', default: false },
+    'engine-ef': { type: 'string', default: '64' },
+    rerank: { type: 'string', default: '100' },
+    'skip-graph': { type: 'boolean', default: false },
     'fit-samples': { type: 'string', default: '10000' },
     cache: { type: 'string', default: join(tmpdir(), 'sagasu-scale-real-v1.bin') },
   },
@@ -388,7 +396,7 @@ async function main(): Promise<void> {
       const bruteP50 = percentile(bruteTimes, 0.5);
       console.log(`brute force on stored vectors (JS loop, one query): p50 ${bruteP50.toFixed(1)} ms`);
 
-      for (const m of ms) {
+      for (const m of values['skip-graph'] ? [] : ms) {
         for (const efConstruction of efConstructions) {
           global.gc?.();
           const rssBefore = process.memoryUsage().rss;
@@ -447,7 +455,7 @@ async function main(): Promise<void> {
           index.clear();
         }
       }
-      if (values.engine) await engineAtScale(full, queries, pca ? { dimension, whiten: values.whiten, pca } : undefined);
+      if (values.engine) await engineAtScale(full, queries, fullTruth, pca ? { dimension, whiten: values.whiten, pca } : undefined);
     }
   }
 }
@@ -504,7 +512,7 @@ const queryText = (q: number, n: number) => {
  * queries through search (visual with the query and a "mirrored" vector, as an image query does
  * by default, + text + hash, k 10; no spatial verification: no pixels).
  */
-async function engineAtScale(vectors: Matrix, queries: Float32Array[], reduction?: { dimension: number; whiten: boolean; pca: Pca }): Promise<void> {
+async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth: number[][], reduction?: { dimension: number; whiten: boolean; pca: Pca }): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sagasu-scale-engine-'));
   mkdirSync(dataDir, { recursive: true });
   const modelId = 'bench-vectors';
@@ -536,44 +544,65 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], reduction
   const block = new Float32Array(queries.length * dimension);
   queries.forEach((q, i) => block.set(q, i * dimension));
   writeFileSync(queryFile, Buffer.from(block.buffer));
-  const fresh = engineInFreshProcess(dataDir, queryFile, { modelId, dimension, n: vectors.n, reduction: reduction ? { dimension: reduction.dimension, whiten: reduction.whiten } : undefined });
+  // Store ids are row + 1 (rows were inserted in order into an empty store).
+  const truthFile = join(dataDir, 'truth.json');
+  writeFileSync(truthFile, JSON.stringify(fullTruth.map((ids) => ids.map((row) => row + 1))));
   const sizes = readdirSync(dataDir).filter((f) => f.startsWith('vector-index') || f.startsWith('text-index')).map((f) => `${f} ${mib(statSync(join(dataDir, f)).size)}`);
   console.log(`engine: snapshots ${sizes.join(', ')}`);
-  console.log(
-    `engine in a fresh process: open with snapshots ${(fresh.openMs / 1000).toFixed(2)} s; RSS after open ${mib(fresh.rssAfterOpen)}, peak ${mib(fresh.maxRss)} (engine alone, after the queries)`,
-  );
-  console.log(
-    `engine search-and-fuse (visual x2 + text + hash, k 10, ${fresh.times.length} queries): p50 ${percentile(fresh.times, 0.5).toFixed(2)} ms, p95 ${percentile(fresh.times, 0.95).toFixed(2)} ms; ` +
-      `image-only queries p50 ${percentile(fresh.times.filter((_, q) => q % 2 === 1), 0.5).toFixed(2)} ms, with text p50 ${percentile(fresh.times.filter((_, q) => q % 2 === 0), 0.5).toFixed(2)} ms`,
-  );
+  for (const efSearch of list(values['engine-ef'])) {
+    for (const rerank of reduction ? list(values.rerank) : [0]) {
+      const fresh = engineInFreshProcess(dataDir, queryFile, truthFile, {
+        modelId, dimension, n: vectors.n, efSearch, rerank,
+        reduction: reduction ? { dimension: reduction.dimension, whiten: reduction.whiten } : undefined,
+      });
+      console.log(
+        `engine in a fresh process (efSearch ${efSearch}${reduction ? `, re-rank ${rerank} on full vectors` : ''}): open with snapshots ${(fresh.openMs / 1000).toFixed(2)} s; ` +
+          `RSS after open ${mib(fresh.rssAfterOpen)}, peak ${mib(fresh.maxRss)} (engine alone, after the queries)`,
+      );
+      console.log(
+        `  search-and-fuse (visual x2 + text + hash, k 10, ${fresh.times.length} queries): p50 ${percentile(fresh.times, 0.5).toFixed(2)} ms, p95 ${percentile(fresh.times, 0.95).toFixed(2)} ms; ` +
+          `image-only queries p50 ${percentile(fresh.times.filter((_, q) => q % 2 === 1), 0.5).toFixed(2)} ms, with text p50 ${percentile(fresh.times.filter((_, q) => q % 2 === 0), 0.5).toFixed(2)} ms`,
+      );
+      console.log(
+        `  visual source alone (one vector, k 10): p50 ${percentile(fresh.visualTimes, 0.5).toFixed(2)} ms; recall@10 against exact search on the full vectors ${fresh.visualRecall.toFixed(3)}`,
+      );
+    }
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-/** Opens the engine on `dataDir` in a new process (a restart), then searches with every query in `queryFile`. */
+/**
+ * Opens the engine on `dataDir` in a new process (a restart), searches with every query in
+ * `queryFile` (fused, timed), then with the visual source alone to measure its recall@10 against
+ * `truthFile` (exact top 10 on the full vectors, as store ids).
+ */
 function engineInFreshProcess(
   dataDir: string,
   queryFile: string,
-  setting: { modelId: string; dimension: number; n: number; reduction: { dimension: number; whiten: boolean } | undefined },
-): { openMs: number; rssAfterOpen: number; maxRss: number; times: number[] } {
+  truthFile: string,
+  setting: { modelId: string; dimension: number; n: number; efSearch: number; rerank: number; reduction: { dimension: number; whiten: boolean } | undefined },
+): { openMs: number; rssAfterOpen: number; maxRss: number; times: number[]; visualTimes: number[]; visualRecall: number } {
   const script = `
     const { readFileSync } = await import('node:fs');
     const { Sagasu } = await import(${JSON.stringify(new URL('../src/sagasu.js', import.meta.url).href)});
     const setting = ${JSON.stringify(setting)};
     const queryText = ${queryText.toString()};
     const embedder = { modelId: setting.modelId, dimension: setting.dimension, embed: () => Promise.reject(new Error('not used')), close: async () => {} };
-    const vectorIndex = setting.reduction ? { reduction: { ...setting.reduction, fitAfter: 1 } } : {};
+    const vectorIndex = { efSearch: setting.efSearch, ...(setting.reduction ? { reduction: { ...setting.reduction, fitAfter: 1, rerank: setting.rerank } } : {}) };
     const start = performance.now();
     const engine = await Sagasu.open({ dataDir: ${JSON.stringify(dataDir)}, ocr: false, embedder, vectorIndex });
     const openMs = performance.now() - start;
     const rssAfterOpen = process.memoryUsage().rss;
     const bytes = readFileSync(${JSON.stringify(queryFile)});
+    const truth = JSON.parse(readFileSync(${JSON.stringify(truthFile)}, 'utf8'));
     const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
     const count = all.length / setting.dimension;
+    const decoded = { image: { data: Buffer.alloc(3), width: 1, height: 1, channels: 3, original: { width: 1, height: 1, format: 'png', bytes: 1 } }, sha256: 'f'.repeat(64), phash: '0123456789abcdef' };
     const times = [];
     for (let q = 0; q < count; q++) {
       const embedding = all.slice(q * setting.dimension, (q + 1) * setting.dimension);
       const prepared = {
-        decoded: { image: { data: Buffer.alloc(3), width: 1, height: 1, channels: 3, original: { width: 1, height: 1, format: 'png', bytes: 1 } }, sha256: 'f'.repeat(64), phash: '0123456789abcdef' },
+        decoded,
         ocr: { text: q % 2 === 0 ? queryText(q, setting.n) : '', lines: [] },
         embedding,
         // Another query's vector stands in for the mirrored image: the same second search an image query makes.
@@ -585,11 +614,21 @@ function engineInFreshProcess(
       times.push(performance.now() - t);
       if (result.hits.length === 0) throw new Error('no hits at scale');
     }
+    const visualTimes = [];
+    let found = 0;
+    for (let q = 0; q < count; q++) {
+      const prepared = { decoded, ocr: { text: '', lines: [] }, embedding: all.slice(q * setting.dimension, (q + 1) * setting.dimension), timings: {} };
+      const t = performance.now();
+      const result = await engine.search({ prepared }, { k: 10, sources: ['visual'], verify: false });
+      visualTimes.push(performance.now() - t);
+      const ids = new Set(result.hits.map((hit) => hit.imageId));
+      found += truth[q].filter((id) => ids.has(id)).length;
+    }
     const maxRss = process.resourceUsage().maxRSS * 1024;
-    console.log(JSON.stringify({ openMs, rssAfterOpen, maxRss, times }));
+    console.log(JSON.stringify({ openMs, rssAfterOpen, maxRss, times, visualTimes, visualRecall: found / (10 * count) }));
     process.exit(0);`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  return JSON.parse(out) as { openMs: number; rssAfterOpen: number; maxRss: number; times: number[] };
+  return JSON.parse(out) as { openMs: number; rssAfterOpen: number; maxRss: number; times: number[]; visualTimes: number[]; visualRecall: number };
 }
 
 main().catch((error) => {

@@ -13,7 +13,7 @@ import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceNa
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
 import { TextIndex, type TextIndexOptions } from './indexes/text-index.js';
 import { VectorIndex, type VectorIndexOptions } from './indexes/vector-index.js';
-import { SqliteStore, sourceKey, type ImageRecord, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
+import { SqliteStore, sourceKey, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
@@ -329,7 +329,12 @@ export class Sagasu {
     }
   }
 
-  /** The store is the truth: replay its changes since each snapshot, or rebuild an index that cannot catch up. */
+  /**
+   * The store is the truth: replay its changes since each snapshot, or rebuild an index that
+   * cannot catch up (no snapshot, one out of step, or a backlog so long that one streamed pass
+   * over the store is cheaper than fetching the images one change at a time). Every index that
+   * needs a rebuild is filled in the same pass.
+   */
   private catchUpIndexes(): void {
     const keys = this.store.imageKeys();
     for (const { id, scope, sha256, phash } of keys) {
@@ -338,37 +343,52 @@ export class Sagasu {
     }
     const trimmedThrough = Number(this.store.getMeta('changes_trimmed_through') ?? 0);
     const lastSeq = this.store.lastChangeSeq();
-    const catchUp = (name: string, index: TextIndex | VectorIndex, apply: (image: ImageRecord) => void) => {
+    const indexes = [
+      { name: 'text', index: this.textIndex as TextIndex | VectorIndex, apply: (row: IndexRow) => this.textIndex.add(this.textDocument(row, row.names)) },
+      { name: 'vector', index: this.vectorIndex as TextIndex | VectorIndex, apply: (row: IndexRow) => this.vectorIndex.add(row.id, row.embedding) },
+    ];
+    const rebuild = (stale: typeof indexes) => {
+      if (stale.length === 0) return;
+      for (const { index } of stale) index.clear();
+      for (const row of this.store.iterateIndexRows()) for (const { apply } of stale) apply(row);
+      for (const { index } of stale) index.seq = lastSeq;
+    };
+    const stale = indexes.filter(({ name, index }) => {
       if (index.seq < trimmedThrough || index.seq > lastSeq) {
-        this.logger.warn(`${name} index snapshot is out of step with the store; rebuilding it`);
-        index.clear();
-        for (const image of this.store.iterateImages()) apply(image);
-      } else {
-        for (const change of this.store.changesSince(index.seq)) {
-          const image = change.op === 'add' ? this.store.getImage(change.imageId) : undefined;
-          if (image) apply(image);
-          else index.remove(change.imageId);
-        }
+        if (index.seq > 0 || index.count > 0) this.logger.warn(`${name} index snapshot is out of step with the store; rebuilding it`);
+        return true;
+      }
+      return index.count === 0 && index.seq === 0 && keys.length > 0;
+    });
+    for (const entry of indexes.filter((entry) => !stale.includes(entry))) {
+      const backlog = this.store.changeCountSince(entry.index.seq);
+      if (backlog > Math.max(1000, keys.length / 10)) stale.push(entry);
+    }
+    rebuild(stale);
+    for (const { index, apply } of indexes.filter((entry) => !stale.includes(entry))) {
+      for (const change of this.store.changesSince(index.seq)) {
+        const image = change.op === 'add' ? this.store.getImage(change.imageId) : undefined;
+        if (image) apply({ id: image.id, ocrText: image.ocrText, names: this.sourceNames(image.id), embedding: image.embedding });
+        else index.remove(change.imageId);
       }
       index.seq = lastSeq;
-      // Consistency check: the index must hold exactly the store's images (same count, all present).
-      if (index.count !== keys.length || keys.some(({ id }) => !index.has(id))) {
+    }
+    // Consistency check: each index must hold exactly the store's images (same count, all present).
+    rebuild(
+      indexes.filter(({ name, index }) => {
+        if (index.count === keys.length && keys.every(({ id }) => index.has(id))) return false;
         this.logger.warn(`${name} index disagrees with the store (${index.count} vs ${keys.length} images); rebuilding it`);
-        index.clear();
-        for (const image of this.store.iterateImages()) apply(image);
-        index.seq = lastSeq;
-      }
-    };
-    catchUp('text', this.textIndex, (image) => this.textIndex.add(this.textDocument(image)));
-    catchUp('vector', this.vectorIndex, (image) => this.vectorIndex.add(image.id, image.embedding));
+        return true;
+      }),
+    );
   }
 
-  private textDocument(image: Pick<ImageRecord, 'id' | 'ocrText'>): { id: number; text: string; names: string } {
-    const names = this.store
-      .sourcesOf(image.id)
-      .map((source) => [source.fileName, source.caption].filter(Boolean).join(' '))
-      .join(' ');
-    return { id: image.id, text: image.ocrText, names };
+  private sourceNames(imageId: number): string[] {
+    return this.store.sourcesOf(imageId).map((source) => [source.fileName, source.caption].filter(Boolean).join(' '));
+  }
+
+  private textDocument(image: Pick<ImageRecord, 'id' | 'ocrText'>, names = this.sourceNames(image.id)): { id: number; text: string; names: string } {
+    return { id: image.id, text: image.ocrText, names: names.join(' ') };
   }
 
   private assertOpen(): void {
@@ -640,9 +660,11 @@ export class Sagasu {
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
       const best = new Map<number, { similarity: number; mirrored: boolean }>();
-      for (const hit of this.vectorIndex.search(analysis.embedding, candidates, inScope)) best.set(hit.id, { similarity: hit.similarity, mirrored: false });
+      // A reduced index re-scores its candidates on the stored full vectors.
+      const fullVectorsOf = (ids: number[]) => this.store.embeddingsOf(ids);
+      for (const hit of this.vectorIndex.search(analysis.embedding, candidates, inScope, fullVectorsOf)) best.set(hit.id, { similarity: hit.similarity, mirrored: false });
       if (analysis.mirroredEmbedding) {
-        for (const hit of this.vectorIndex.search(analysis.mirroredEmbedding, candidates, inScope)) {
+        for (const hit of this.vectorIndex.search(analysis.mirroredEmbedding, candidates, inScope, fullVectorsOf)) {
           if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, mirrored: true });
         }
       }

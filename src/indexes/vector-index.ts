@@ -37,7 +37,15 @@ export interface VectorReduction {
   whiten?: boolean;
   /** A PCA fitted beforehand: the index projects from the first vector and never fits. */
   pca?: Pca;
+  /**
+   * When `search` is given the full vectors (see {@link VectorIndex.search}), this many nearest
+   * reduced vectors (at least k) are re-scored by cosine on the full ones. Default 100: at 1M
+   * drawn vectors, 128-d, recall@10 against exact full search rose from 0.73 to 0.95 with 50 (bench/scale.ts).
+   */
+  rerank?: number;
 }
+
+export const defaultRerankCandidates = 100;
 
 export const defaultVectorIndexOptions: Required<Omit<VectorIndexOptions, 'reduction'>> = {
   m: 16,
@@ -98,6 +106,9 @@ export class VectorIndex {
       }
       if (!reduction.pca && !(Number.isInteger(reduction.fitAfter) && reduction.fitAfter >= 1)) {
         throw new SagasuError('INVALID_OPTION', `option "reduction.fitAfter" must be a positive integer (got ${reduction.fitAfter})`);
+      }
+      if (reduction.rerank !== undefined && !(Number.isInteger(reduction.rerank) && reduction.rerank >= 1)) {
+        throw new SagasuError('INVALID_OPTION', `option "reduction.rerank" must be a positive integer (got ${reduction.rerank})`);
       }
       if (reduction.pca) this.projection = checkedPca(reduction.pca, dimension, reduction);
     }
@@ -185,15 +196,36 @@ export class VectorIndex {
     this.seq = 0;
   }
 
-  search(vector: Float32Array, k: number, filter?: (id: number) => boolean): VectorHit[] {
+  /**
+   * The k nearest ids by cosine. On a reduced index, `fullVectorsOf` (the stored full vectors of
+   * some ids) lets it re-score its first {@link VectorReduction.rerank} candidates on the full vectors:
+   * the projection loses ranking precision that the graph cannot give back.
+   */
+  search(vector: Float32Array, k: number, filter?: (id: number) => boolean, fullVectorsOf?: (ids: number[]) => Map<number, Float32Array>): VectorHit[] {
     if (vector.length !== this.dimension) {
       throw new SagasuError('MODEL_MISMATCH', `a ${vector.length}-d query cannot search a ${this.dimension}-d index`);
     }
-    const n = Math.min(k, this.live.size);
+    const rerank = this.projection && fullVectorsOf ? Math.max(k, this.options.reduction?.rerank ?? defaultRerankCandidates) : 0;
+    const n = Math.min(Math.max(k, rerank), this.live.size);
     if (n <= 0) return [];
     this.hnsw.setEf(Math.max(this.options.efSearch, n));
     const { neighbors, distances } = this.hnsw.searchKnn(this.toStored(vector), n, filter);
-    return neighbors.map((id, i) => ({ id, similarity: 1 - distances[i]! }));
+    const hits = neighbors.map((id, i) => ({ id, similarity: 1 - distances[i]! }));
+    if (!rerank) return hits;
+    const queryNorm = norm(vector);
+    const fullVectors = fullVectorsOf!(neighbors);
+    return hits
+      .map((hit) => {
+        const full = fullVectors.get(hit.id);
+        return full && full.length === vector.length ? { id: hit.id, similarity: dot(vector, full) / (queryNorm * norm(full) || 1) } : hit;
+      })
+      .sort((a, b) => b.similarity - a.similarity || a.id - b.id)
+      .slice(0, k);
+  }
+
+  /** True once vectors are stored projected (see {@link VectorIndexOptions.reduction}). */
+  get reduced(): boolean {
+    return this.projection !== undefined;
   }
 
   /** Writes `<base>.<seq>.hnsw` (and `<base>.<seq>.pca`), then `<base>.json` naming them, then removes the previous ones. */
@@ -283,4 +315,14 @@ function readMeta(base: string): VectorIndexMeta | undefined {
   } catch {
     return undefined; // damaged: the caller rebuilds from the store
   }
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+function norm(a: Float32Array): number {
+  return Math.sqrt(dot(a, a));
 }

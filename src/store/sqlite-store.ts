@@ -31,6 +31,15 @@ export type SourceInput =
       postedAt?: number;
     };
 
+/** One image as the text and vector indexes see it (see {@link SqliteStore.iterateIndexRows}). */
+export interface IndexRow {
+  id: number;
+  ocrText: string;
+  /** File name and caption of each source, in source order. */
+  names: string[];
+  embedding: Float32Array;
+}
+
 export interface SourceRecord {
   id: number;
   imageId: number;
@@ -457,6 +466,42 @@ export class SqliteStore {
     }
   }
 
+  /**
+   * What the text and vector indexes need of every image (id, OCR text, source names, embedding),
+   * in id order, a page at a time with one query per page for the sources: rebuilding the indexes
+   * of a million images must not cost two queries per image, nor hold them all in memory.
+   */
+  *iterateIndexRows(pageSize = 2000): Generator<IndexRow> {
+    const images = this.db.prepare('SELECT id, ocr_text, embedding FROM images WHERE id > ? ORDER BY id LIMIT ?');
+    const sources = this.db.prepare('SELECT image_id, file_name, caption FROM sources WHERE image_id BETWEEN ? AND ? ORDER BY image_id, id');
+    let after = 0;
+    for (;;) {
+      const rows = images.all(after, pageSize) as Array<{ id: number; ocr_text: string; embedding: Buffer }>;
+      if (rows.length === 0) return;
+      const names = new Map<number, string[]>();
+      for (const source of sources.all(rows[0]!.id, rows[rows.length - 1]!.id) as Array<{ image_id: number; file_name: string | null; caption: string | null }>) {
+        const name = [source.file_name, source.caption].filter(Boolean).join(' ');
+        const list = names.get(source.image_id);
+        if (list) list.push(name);
+        else names.set(source.image_id, [name]);
+      }
+      for (const row of rows) yield { id: row.id, ocrText: row.ocr_text, names: names.get(row.id) ?? [], embedding: toEmbedding(row.embedding) };
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** The stored (full) embeddings of these images (absent ids are left out), e.g. to re-rank candidates found in a reduced vector index. */
+  embeddingsOf(ids: readonly number[]): Map<number, Float32Array> {
+    const found = new Map<number, Float32Array>();
+    // One query per chunk: SQLite caps bound parameters (32,766), and one statement per id costs more than the read.
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      const rows = this.db.prepare(`SELECT id, embedding FROM images WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: number; embedding: Buffer }>;
+      for (const row of rows) found.set(row.id, toEmbedding(row.embedding));
+    }
+    return found;
+  }
+
   /** Light rows for building the hash index and scope filters. */
   imageKeys(): Array<{ id: number; scope: string; sha256: string; phash: string }> {
     return this.db.prepare('SELECT id, scope, sha256, phash FROM images ORDER BY id').all() as Array<{
@@ -465,6 +510,11 @@ export class SqliteStore {
       sha256: string;
       phash: string;
     }>;
+  }
+
+  /** How many changes were recorded after `seq` (to choose between replaying them and rebuilding). */
+  changeCountSince(seq: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM changes WHERE seq > ?').get(seq) as { n: number }).n;
   }
 
   changesSince(seq: number): ChangeRecord[] {
@@ -535,10 +585,15 @@ function basename(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
 
-function toImage(row: ImageRow): ImageRecord {
-  const embedding = new Float32Array(row.embedding.byteLength / 4);
+function toEmbedding(blob: Buffer): Float32Array {
+  const embedding = new Float32Array(blob.byteLength / 4);
   // Copy: the Buffer from SQLite may not be 4-byte aligned.
-  new Uint8Array(embedding.buffer).set(row.embedding);
+  new Uint8Array(embedding.buffer).set(blob);
+  return embedding;
+}
+
+function toImage(row: ImageRow): ImageRecord {
+  const embedding = toEmbedding(row.embedding);
   return {
     id: row.id,
     scope: row.scope,

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { OcrEngine } from '../../src/types.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
@@ -237,6 +238,36 @@ describe('Sagasu.open', () => {
     await again.close();
   });
 
+  it('rebuilds missing indexes in one streamed pass over the store, not a read per image', async () => {
+    const { dir, engine } = await indexedGallery();
+    await engine.close();
+    for (const name of readdirSync(join(dir, 'data'))) if (name.startsWith('text-index') || name.startsWith('vector-index')) rmSync(join(dir, 'data', name));
+    const reads = { getImage: 0, sourcesOf: 0 };
+    const original = { getImage: SqliteStore.prototype.getImage, sourcesOf: SqliteStore.prototype.sourcesOf };
+    SqliteStore.prototype.getImage = function (this: SqliteStore, id: number) {
+      reads.getImage += 1;
+      return original.getImage.call(this, id);
+    };
+    SqliteStore.prototype.sourcesOf = function (this: SqliteStore, id: number) {
+      reads.sourcesOf += 1;
+      return original.sourcesOf.call(this, id);
+    };
+    let again: Sagasu;
+    try {
+      again = await open(join(dir, 'data'));
+    } finally {
+      Object.assign(SqliteStore.prototype, original);
+    }
+    assert.deepEqual(reads, { getImage: 0, sourcesOf: 0 });
+    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    // File names went into the text index with the OCR text; vectors are back.
+    assert.equal((await again.search({ text: 'lighthouse' })).hits[0]?.path, join(dir, 'gallery', 'a.png'));
+    assert.equal((await again.search({ text: 'png' })).hits.length, 3);
+    const visual = await again.search({ image: await blocksPng(2, 66, 48) }, { sources: ['visual'], verify: false });
+    assert.equal(visual.hits[0]?.path, join(dir, 'gallery', 'b.png'));
+    await again.close();
+  });
+
   it('refuses a data directory indexed with another model', async () => {
     const dir = tempDir();
     await (await open(join(dir, "data"))).close();
@@ -244,6 +275,24 @@ describe('Sagasu.open', () => {
       Sagasu.open({ dataDir: join(dir, 'data'), ocr: false, embedder: new ThumbnailEmbedder('another-model') }),
       (error: unknown) => error instanceof SagasuError && error.code === 'MODEL_MISMATCH' && /"test-thumbnail-8x8" \(64-d\)/.test(error.message),
     );
+  });
+});
+
+describe('Sagasu.search with a reduced vector index', () => {
+  it('scores visual hits by cosine on the stored full vectors, not the projected ones', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const engine = await open(join(dir, 'data'), { vectorIndex: { reduction: { dimension: 2, fitAfter: 3 } } });
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const prepared = await engine.prepareQuery(await blocksPng(2, 60, 50));
+    const result = await engine.search({ prepared: { ...prepared, mirroredEmbedding: undefined } }, { sources: ['visual'], verify: false });
+    assert.equal(result.hits.length, 3);
+    for (const hit of result.hits) {
+      const full = engine.store.embeddingsOf([hit.imageId]).get(hit.imageId)!;
+      const cosine = full.reduce((sum, value, i) => sum + value * prepared.embedding[i]!, 0);
+      assert.equal(hit.reasons.visual!.detail!.similarity, Math.round(cosine * 10_000) / 10_000);
+    }
+    await engine.close();
   });
 });
 

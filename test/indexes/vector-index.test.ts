@@ -158,6 +158,47 @@ describe('VectorIndex with reduction', () => {
   });
 });
 
+describe('VectorIndex.search on a reduced index with full vectors', () => {
+  // Four groups far apart on the first two axes; inside a group the vectors differ only on the
+  // last two axes, which a PCA to 2 values drops: only the full vectors can rank a group's members.
+  const vectorOf = (id: number) => {
+    const t = (Math.floor(id / 5) * Math.PI) / 2;
+    return unit(Math.cos(t), Math.sin(t), 0, 0, 0.3 * Math.cos(id ** 1.5), 0.3 * Math.sin(id ** 1.5));
+  };
+  const ids = Array.from({ length: 20 }, (_, i) => i);
+  const full = new Map(ids.map((id) => [id, vectorOf(id)]));
+  const cosine = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, i) => sum + value * b[i]!, 0);
+  const exactOrder = (query: Float32Array, k: number) =>
+    ids.map((id) => ({ id, s: cosine(query, full.get(id)!) })).sort((a, b) => b.s - a.s).slice(0, k).map((x) => x.id);
+
+  it('re-scores its candidates on the full vectors, giving the exact order and similarities', () => {
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20 } });
+    for (const id of ids) index.add(id, vectorOf(id));
+    assert.equal(index.reduced, true);
+    for (const id of [2, 7, 13, 16]) {
+      const hits = index.search(vectorOf(id), 5, undefined, (wanted) => new Map(wanted.map((candidate) => [candidate, full.get(candidate)!])));
+      assert.deepEqual(hits.map((hit) => hit.id), exactOrder(vectorOf(id), 5));
+      assert.ok(Math.abs(hits[0]!.similarity - 1) < 1e-5);
+    }
+    // Without the full vectors the reduced similarities cannot tell a group's members apart.
+    const reducedOnly = index.search(vectorOf(7), 5);
+    assert.deepEqual(new Set(reducedOnly.map((hit) => hit.id)), new Set([5, 6, 7, 8, 9]));
+    assert.ok(reducedOnly.every((hit) => hit.similarity > 0.999));
+  });
+
+  it('keeps the reduced score of a candidate whose full vector is missing, and refuses a bad rerank setting', () => {
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerank: 20 } });
+    for (const id of ids) index.add(id, vectorOf(id));
+    const hits = index.search(vectorOf(7), 5, undefined, (wanted) => new Map(wanted.filter((candidate) => candidate !== 7).map((candidate) => [candidate, full.get(candidate)!])));
+    assert.equal(hits.length, 5);
+    assert.ok(hits.some((hit) => hit.id === 7));
+    assert.throws(
+      () => new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerank: 0 } }),
+      (error: unknown) => error instanceof SagasuError && error.message === 'sagasu: option "reduction.rerank" must be a positive integer (got 0)',
+    );
+  });
+});
+
 describe('VectorIndex.save and load with reduction', () => {
   const build = () => {
     const index = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 20 } });
