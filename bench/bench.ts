@@ -2,6 +2,7 @@
  * Per-stage timings for indexing and querying the images in a folder.
  *
  *   npm run bench -- [folder] [--queries N] [--no-ocr] [--megapixels 1 [--copies 3]]
+ *     [--concurrency 2] [--embed-workers 0] [--ingest-only]
  *
  * Indexes every image under the folder (default: the project's fixtures) into a temporary data
  * directory, then queries with a cropped, re-compressed copy of each indexed image scaled to about
@@ -12,16 +13,21 @@
  * With --megapixels, the images are first rescaled to about that many megapixels (JPEG q90, in a
  * temporary folder), `--copies` times each at slightly different sizes (distinct bytes, so each is
  * indexed): ingest is then measured on images of the size the targets name, with more samples.
+ * Pipelined ingest also prints the CPU time it used per image (all threads of the process) and
+ * the share of both cores it kept busy: the ceiling on images/s is cores / CPU per image.
+ * --concurrency sets the images in flight, --embed-workers moves embedding to that many worker
+ * threads, --ingest-only skips the one-at-a-time pass and the queries.
  * A benchmark, not a test: it asserts nothing.
  * Search-and-fuse at 10k-1M images, recall and index load time: `npm run bench:scale`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { TfjsEmbedder } from '../src/embedding/tfjs-embedder.js';
+import { WorkerPoolEmbedder } from '../src/embedding/worker-pool-embedder.js';
 import { TesseractOcrEngine } from '../src/ocr/tesseract-ocr-engine.js';
 import { Sagasu, expandPaths, type StageTimings } from '../src/sagasu.js';
 import { packageRoot } from '../src/paths.js';
@@ -33,6 +39,9 @@ const { values, positionals } = parseArgs({
     'no-ocr': { type: 'boolean', default: false },
     megapixels: { type: 'string', default: '0' },
     copies: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '2' },
+    'embed-workers': { type: 'string', default: '0' },
+    'ingest-only': { type: 'boolean', default: false },
   },
 });
 const folder = positionals[0] ?? join(packageRoot, 'test', 'fixtures');
@@ -63,6 +72,13 @@ function table(title: string, samples: StageTimings[], totals: number[]): void {
   const searchAndFuse = samples.filter((s) => typeof s.searchMs === 'number').map((s) => (s.searchMs ?? 0) + (s.fuseMs ?? 0));
   if (searchAndFuse.length > 0) row('search+fuse+verify', searchAndFuse);
   row('total', totals);
+}
+
+/** CPU time per image over every thread of the process, and how busy it kept the machine's cores. */
+function cpuLine(used: NodeJS.CpuUsage, images: number, seconds: number): string {
+  const cpuMs = (used.user + used.system) / 1000;
+  const cores = availableParallelism();
+  return `CPU ${(cpuMs / Math.max(1, images)).toFixed(0)} ms per image, ${((cpuMs / 1000 / seconds / cores) * 100).toFixed(0)}% of ${cores} cores (ceiling ${((cores * 1000 * images) / cpuMs).toFixed(2)} images/s)`;
 }
 
 async function main(): Promise<void> {
@@ -100,7 +116,8 @@ async function main(): Promise<void> {
   const loadStart = performance.now();
   // One OCR pool and one model for both runs below, so the second measures warm workers.
   const ocr = values['no-ocr'] ? (false as const) : new TesseractOcrEngine();
-  const embedder = new TfjsEmbedder();
+  const embedWorkers = Number(values['embed-workers']);
+  const embedder = embedWorkers > 0 ? new WorkerPoolEmbedder({ workers: embedWorkers }) : new TfjsEmbedder();
   const engine = await Sagasu.open({ dataDir, ocr, embedder });
   // Warm up: worker start and model load are paid once per process, not per image.
   const warm = performance.now();
@@ -110,7 +127,7 @@ async function main(): Promise<void> {
   const indexTimings: StageTimings[] = [];
   const indexTotals: number[] = [];
   const indexStart = performance.now();
-  for (const file of files) {
+  for (const file of values['ingest-only'] ? [] : files) {
     const began = performance.now();
     try {
       const result = await engine.addFile(file);
@@ -129,7 +146,7 @@ async function main(): Promise<void> {
   const queryTimings: StageTimings[] = [];
   const queryTotals: number[] = [];
   let first = 0;
-  const queried = files.slice(0, maxQueries);
+  const queried = values['ingest-only'] ? [] : files.slice(0, maxQueries);
   for (const file of queried) {
     const image = sharp(file);
     const { width = 0, height = 0 } = await image.metadata();
@@ -151,21 +168,32 @@ async function main(): Promise<void> {
     const origin = (path: string | null | undefined) => (rescaledDir && path ? basename(path).replace(/-\d+\.jpg$/, '') : path);
     if (origin(result.hits[0]?.path) === origin(file)) first += 1;
   }
-  table('query end to end (crop ~70% area scaled to ~1 MP, JPEG q75)', queryTimings, queryTotals);
-  console.log(`original ranked first: ${first}/${queryTimings.length} (a sanity check, not an evaluation)`);
+  if (queryTimings.length > 0) {
+    table('query end to end (crop ~70% area scaled to ~1 MP, JPEG q75)', queryTimings, queryTotals);
+    console.log(`original ranked first: ${first}/${queryTimings.length} (a sanity check, not an evaluation)`);
+  }
   // Pipelined ingest as `sagasu index` does it: two images in flight (OCR pool of two workers, embedding meanwhile).
   const pipelinedDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-pipelined-'));
   const pipelined = await Sagasu.open({ dataDir: pipelinedDir, ocr, embedder });
-  const summary = await pipelined.indexPaths(files, { concurrency: 2 });
-  console.log(`\npipelined ingest (indexPaths, 2 in flight): ${summary.added} images in ${summary.seconds.toFixed(1)} s = ${(summary.added / summary.seconds).toFixed(2)} images/s (warm workers)`);
+  const concurrency = Number(values.concurrency);
+  let cpu = process.cpuUsage();
+  const summary = await pipelined.indexPaths(files, { concurrency });
+  console.log(
+    `\npipelined ingest (indexPaths, ${concurrency} in flight${embedWorkers > 0 ? `, ${embedWorkers} embedding workers` : ''}): ${summary.added} images in ${summary.seconds.toFixed(1)} s = ${(summary.added / summary.seconds).toFixed(2)} images/s (warm workers); ` +
+      cpuLine(process.cpuUsage(cpu), summary.added, summary.seconds),
+  );
   await pipelined.close();
   rmSync(pipelinedDir, { recursive: true, force: true });
   if (ocr) {
     // The same ingest without OCR: what the embedding alone costs.
     const noOcrDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-no-ocr-'));
     const noOcr = await Sagasu.open({ dataDir: noOcrDir, ocr: false, embedder });
-    const plain = await noOcr.indexPaths(files, { concurrency: 2 });
-    console.log(`pipelined ingest with OCR off: ${plain.added} images in ${plain.seconds.toFixed(1)} s = ${(plain.added / plain.seconds).toFixed(2)} images/s`);
+    cpu = process.cpuUsage();
+    const plain = await noOcr.indexPaths(files, { concurrency });
+    console.log(
+      `pipelined ingest with OCR off: ${plain.added} images in ${plain.seconds.toFixed(1)} s = ${(plain.added / plain.seconds).toFixed(2)} images/s; ` +
+        cpuLine(process.cpuUsage(cpu), plain.added, plain.seconds),
+    );
     await noOcr.close();
     rmSync(noOcrDir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type GroupSummary, evaluateOcr, loadAnnotatedPages } from '../eval/ocr-eval.js';
 import { evaluateTextIdentification } from '../eval/text-identification.js';
-import { TesseractOcrEngine } from '../ocr/index.js';
+import { type OcrOptions, TesseractOcrEngine } from '../ocr/index.js';
 
 interface Output {
   out: (text: string) => void;
@@ -18,6 +18,18 @@ interface EvalOcrOptions {
   seed: number;
   json?: string;
   pages: boolean;
+  ocrOptions?: Partial<OcrOptions>;
+}
+
+function ocrOptionsJson(value: string): Partial<OcrOptions> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"wholeImageVertical":"never"}\'.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object.');
+  return parsed as Partial<OcrOptions>;
 }
 
 function wholeNumber(value: string): number {
@@ -50,6 +62,7 @@ export function registerEvalOcrCommand(program: Command, output: Output): void {
     .option('--seed <n>', 'seed of the identification queries', wholeNumber, 1)
     .option('--no-pages', 'do not print the per-page lines')
     .option('--json <file>', 'also write the full report (with OCR text) to this file')
+    .option('--ocr-options <json>', 'OCR engine options to measure instead of the defaults (see OcrOptions), e.g. \'{"maxSide":1200}\'', ocrOptionsJson)
     .action(async (dir: string, options: EvalOcrOptions) => {
       let pages = loadAnnotatedPages(dir);
       if (options.titles) {
@@ -65,7 +78,7 @@ export function registerEvalOcrCommand(program: Command, output: Output): void {
           return n <= limit;
         });
       }
-      const ocr = new TesseractOcrEngine({ workers: Math.min(2, options.concurrency) });
+      const ocr = new TesseractOcrEngine({ ...options.ocrOptions, workers: Math.min(2, options.concurrency) });
       try {
         await ocr.start();
         if (options.pages) output.out('page                                 chars  recall  prec    CER    sec  cpu s\n');
