@@ -2,7 +2,7 @@
  * Per-stage timings for indexing and querying the images in a folder.
  *
  *   npm run bench -- [folder] [--queries N] [--no-ocr] [--megapixels 1 [--copies 3]]
- *     [--concurrency 2] [--embed-workers 0] [--ingest-only]
+ *     [--concurrency 2] [--embed-workers 0] [--ingest-only] [--scale-sizes 10000,100000,1000000 | --no-scale]
  *
  * Indexes every image under the folder (default: the project's fixtures) into a temporary data
  * directory, then queries with a cropped, re-compressed copy of each indexed image scaled to about
@@ -17,10 +17,15 @@
  * the share of both cores it kept busy: the ceiling on images/s is cores / CPU per image.
  * --concurrency sets the images in flight, --embed-workers moves embedding to that many worker
  * threads, --ingest-only skips the one-at-a-time pass and the queries.
+ * Then, unless --no-scale, it runs the scale bench (bench/scale.ts) at --scale-sizes with the
+ * engine's settings: search-and-fuse, recall@10 against brute force, brute-force speed, start-up
+ * time and RSS at each size (about an hour with 1M; see the README). Other scale runs:
+ * `npm run bench:scale` (its flags are listed at the top of bench/scale.ts).
  * A benchmark, not a test: it asserts nothing.
- * Search-and-fuse at 10k-1M images, recall and index load time: `npm run bench:scale`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +47,8 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string', default: '2' },
     'embed-workers': { type: 'string', default: '0' },
     'ingest-only': { type: 'boolean', default: false },
+    'scale-sizes': { type: 'string', default: '10000,100000,1000000' },
+    'no-scale': { type: 'boolean', default: false },
   },
 });
 const folder = positionals[0] ?? join(packageRoot, 'test', 'fixtures');
@@ -206,6 +213,15 @@ async function main(): Promise<void> {
   await embedder.close();
   rmSync(dataDir, { recursive: true, force: true });
   if (rescaledDir) rmSync(rescaledDir, { recursive: true, force: true });
+  if (!values['no-scale']) {
+    console.log(`\nscale: node --expose-gc dist/bench/scale.js ${scaleArguments().join(' ')}`);
+    execFileSync(process.execPath, ['--expose-gc', fileURLToPath(new URL('./scale.js', import.meta.url)), ...scaleArguments()], { stdio: 'inherit' });
+  }
+}
+
+/** The engine's own settings at scale: PCA to 128-d once the collection is large, efSearch and re-rank as configured by default. */
+function scaleArguments(): string[] {
+  return ['--sizes', values['scale-sizes']!, '--dims', '128', '--skip-graph', '--engine'];
 }
 
 main().catch((error) => {

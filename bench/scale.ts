@@ -35,7 +35,7 @@ import sharp from 'sharp';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { TfjsEmbedder } from '../src/embedding/tfjs-embedder.js';
 import { Pca } from '../src/indexes/pca.js';
-import { VectorIndex } from '../src/indexes/vector-index.js';
+import { VectorIndex, defaultRerankCandidates, defaultVectorIndexOptions } from '../src/indexes/vector-index.js';
 import { seededRandom } from '../src/random.js';
 import { Sagasu } from '../src/sagasu.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
@@ -52,8 +52,8 @@ const { values } = parseArgs({
     whiten: { type: 'boolean', default: false },
     queries: { type: 'string', default: '100' },
     engine: { type: 'boolean', default: false },
-    'engine-ef': { type: 'string', default: '64' },
-    rerank: { type: 'string', default: '100' },
+    'engine-ef': { type: 'string', default: String(defaultVectorIndexOptions.efSearch) },
+    rerank: { type: 'string', default: String(defaultRerankCandidates) },
     'skip-graph': { type: 'boolean', default: false },
     'fit-samples': { type: 'string', default: '10000' },
     cache: { type: 'string', default: join(tmpdir(), 'sagasu-scale-real-v1.bin') },
@@ -470,15 +470,31 @@ function int8Dot(row: Float32Array, query: Float32Array): number {
   return s * scale;
 }
 
+/** IEEE half precision of a value (round to nearest even on the 10-bit mantissa; what a float16 copy would hold). */
+function toHalf(value: number): number {
+  if (value === 0 || !Number.isFinite(value)) return value;
+  const exponent = Math.max(-14, Math.floor(Math.log2(Math.abs(value))));
+  const step = 2 ** (exponent - 10);
+  const rounded = Math.round(value / step) * step;
+  return Math.abs(rounded) > 65504 ? Math.sign(rounded) * Infinity : rounded;
+}
+
+function halfDot(row: Float32Array, query: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < row.length; i++) s += toHalf(row[i]!) * query[i]!;
+  return s;
+}
+
 /**
  * Search the reduced index for the engine's 50 candidates, then re-rank them by cosine on the full
- * vectors (float32, and 8-bit per-row-scaled): what keeping full vectors beside a reduced graph buys.
+ * vectors (float32, float16, and 8-bit per-row-scaled): what keeping full vectors beside a reduced graph buys.
  */
 function rerankLine(index: VectorIndex, ef: number, queries: Float32Array[], project: (q: Float32Array) => Float32Array, full: Matrix, fullTruth: number[][]): void {
   const candidates = 50;
   const times: number[] = [];
   const byFloat: number[][] = [];
   const byInt8: number[][] = [];
+  const byHalf: number[][] = [];
   let inCandidates = 0;
   for (const [q, query] of queries.entries()) {
     const t = performance.now();
@@ -487,12 +503,13 @@ function rerankLine(index: VectorIndex, ef: number, queries: Float32Array[], pro
     times.push(performance.now() - t);
     byFloat.push(scored.slice(0, k).map((x) => x.id));
     byInt8.push(ids.map((id) => ({ id, s: int8Dot(full.row(id), query) })).sort((a, b) => b.s - a.s).slice(0, k).map((x) => x.id));
+    byHalf.push(ids.map((id) => ({ id, s: halfDot(full.row(id), query) })).sort((a, b) => b.s - a.s).slice(0, k).map((x) => x.id));
     const got = new Set(ids);
     inCandidates += fullTruth[q]!.filter((id) => got.has(id)).length;
   }
   console.log(
     `${''.padStart(8)} re-rank of the first ${candidates} (efSearch ${Math.max(ef, candidates)}) on full vectors: p50 ${percentile(times, 0.5).toFixed(2)} ms (search + re-rank), ` +
-      `recall@10 float32 ${recall(byFloat, fullTruth).toFixed(3)}, 8-bit ${recall(byInt8, fullTruth).toFixed(3)}; true top 10 among the ${candidates}: ${(inCandidates / (k * queries.length)).toFixed(3)}`,
+      `recall@10 float32 ${recall(byFloat, fullTruth).toFixed(3)}, float16 ${recall(byHalf, fullTruth).toFixed(3)}, 8-bit ${recall(byInt8, fullTruth).toFixed(3)}; true top 10 among the ${candidates}: ${(inCandidates / (k * queries.length)).toFixed(3)}`,
   );
 }
 

@@ -30,3 +30,4 @@ export { parseCalibrationModel, type CalibrationModel } from './fusion/calibrati
 export { defaultDecodeOptions } from './decoding/decode-image.js';
 export { defaultOcrOptions, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 export { defaultEmbedderOptions, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
+export { defaultVectorIndexOptions, defaultRerankCandidates, defaultReductionFitAfter, type VectorIndexOptions, type VectorReduction } from './indexes/vector-index.js';

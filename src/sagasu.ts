@@ -12,7 +12,7 @@ import { tokenize } from './indexes/tokenize.js';
 import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceName } from './fusion/fuse.js';
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
 import { TextIndex, type TextIndexOptions } from './indexes/text-index.js';
-import { VectorIndex, type VectorIndexOptions } from './indexes/vector-index.js';
+import { VectorIndex, type VectorIndexOptions, type VectorReduction } from './indexes/vector-index.js';
 import { SqliteStore, sourceKey, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
@@ -57,6 +57,11 @@ export interface SagasuOptions {
   embedder?: Embedder | (TfjsEmbedderOptions & { workers?: number });
   decode?: DecodeOptions;
   fusion?: FusionOptions;
+  /**
+   * HNSW settings, and `reduction` (PCA, for large collections: see the README's Benchmarks). The
+   * reduction belongs to the data directory: once given it is recorded in the store and used by
+   * every later open that does not give one (`null` records "full vectors").
+   */
   vectorIndex?: VectorIndexOptions;
   textIndex?: TextIndexOptions;
   /** Largest perceptual-hash Hamming distance that counts as a near duplicate. Default 10. */
@@ -316,9 +321,11 @@ export class Sagasu {
     try {
       store = SqliteStore.open(join(dataDir, 'sagasu.db'), { modelId, dimension });
       const text = TextIndex.load(join(dataDir, 'text-index.json'), merged.textIndex) ?? new TextIndex(merged.textIndex);
+      const vectorOptions = withRecordedReduction(store, merged.vectorIndex);
       const vector =
-        VectorIndex.load(join(dataDir, 'vector-index'), modelId, dimension, merged.vectorIndex) ??
-        new VectorIndex(modelId, dimension, merged.vectorIndex);
+        VectorIndex.load(join(dataDir, 'vector-index'), modelId, dimension, vectorOptions) ?? new VectorIndex(modelId, dimension, vectorOptions);
+      // Recorded only once the index accepted it: a refused setting must not stick.
+      if (merged.vectorIndex?.reduction !== undefined) store.setMeta(reductionMetaKey, JSON.stringify(recordableReduction(merged.vectorIndex.reduction)));
       const engine = new Sagasu(merged, { store, text, vector, ocr, embedder, owned });
       engine.catchUpIndexes();
       return engine;
@@ -799,6 +806,8 @@ export class Sagasu {
     dimension: number;
     ocrId: string;
     indexes: { text: number; vector: number; hash: number };
+    /** The PCA setting of the vector index (null: full vectors), and the length of the vectors it stores now. */
+    vectorReduction: { dimension: number; fitAfter: number; whiten: boolean; storedDimension: number } | null;
   } {
     this.assertOpen();
     return {
@@ -808,6 +817,9 @@ export class Sagasu {
       dimension: this.embedder.dimension,
       ocrId: this.ocr === false ? 'none' : this.ocr.id,
       indexes: { text: this.textIndex.count, vector: this.vectorIndex.count, hash: this.hashIndex.count },
+      vectorReduction: this.vectorIndex.reduction
+        ? { ...recordableReduction(this.vectorIndex.reduction)!, storedDimension: this.vectorIndex.storedDimension }
+        : null,
     };
   }
 
@@ -866,6 +878,25 @@ function isOcrEngine(value: unknown): value is OcrEngine {
 
 function isEmbedder(value: unknown): value is Embedder {
   return typeof (value as Embedder | undefined)?.embed === 'function';
+}
+
+const reductionMetaKey = 'vector_reduction';
+
+/**
+ * The vector reduction is a property of the data directory, not of one process: without one in
+ * the options, the recorded one applies, so a later `sagasu search` or the bot does not open a
+ * million-image index with full vectors (and rebuild it in another space).
+ */
+function withRecordedReduction(store: SqliteStore, options: VectorIndexOptions | undefined): VectorIndexOptions {
+  if (options?.reduction !== undefined) return options;
+  const recorded = store.getMeta(reductionMetaKey);
+  return recorded ? { ...options, reduction: JSON.parse(recorded) as VectorReduction | null } : { ...options };
+}
+
+function recordableReduction(reduction: VectorReduction | null): { dimension: number; fitAfter: number; whiten: boolean; rerank?: number } | null {
+  if (!reduction) return null;
+  // A PCA given in the options is not recorded: the snapshot keeps the one in use.
+  return { dimension: reduction.dimension, fitAfter: reduction.fitAfter, whiten: reduction.whiten ?? false, ...(reduction.rerank ? { rerank: reduction.rerank } : {}) };
 }
 
 function createEmbedder(options: TfjsEmbedderOptions & { workers?: number }): Embedder {

@@ -4,7 +4,8 @@ import { SagasuError, isSagasuError } from '../errors.js';
 import type { SourceName } from '../fusion/fuse.js';
 import { Sagasu, readQueryFile, type SagasuOptions, type SearchHit, type SearchResult } from '../sagasu.js';
 import { formatHitsText, hitToJson } from './format.js';
-import { nonNegativeNumber, positiveInteger, sourceList, weightList } from './options.js';
+import { nonNegativeNumber, positiveInteger, reductionDimension, sourceList, weightList } from './options.js';
+import { defaultReductionFitAfter } from '../indexes/vector-index.js';
 import { registerBotCommands } from './bot-cli.js';
 import { registerEvalCommand } from './eval-cli.js';
 import { registerEvalOcrCommand } from './eval-ocr-cli.js';
@@ -61,9 +62,16 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
       .description('index image files and folders (recursively); files that fail are reported and skipped')
       .argument('<paths...>', 'image files or folders')
       .option('--json', 'print the summary as JSON')
-      .option('--jsonl', 'print one JSON line per file once it is committed ({"path","status","imageId"} or {"path","error"}), then {"summary": ...}'),
-  ).action(async (paths: string[], options: CommonOptions & { json?: boolean; jsonl?: boolean }) => {
-    const engine = await openEngine(options);
+      .option('--jsonl', 'print one JSON line per file once it is committed ({"path","status","imageId"} or {"path","error"}), then {"summary": ...}')
+      .option(
+        '--reduce-vectors <dimension>',
+        `store vectors reduced by PCA to this many values once the collection holds ${defaultReductionFitAfter.toLocaleString('en')} images, ` +
+          'for large collections (e.g. 128; 0 = full vectors). Recorded in the data directory: later commands and the bot use it',
+        reductionDimension,
+      ),
+  ).action(async (paths: string[], options: CommonOptions & { json?: boolean; jsonl?: boolean; reduceVectors?: number }) => {
+    const reduction = options.reduceVectors === undefined ? undefined : options.reduceVectors === 0 ? null : { dimension: options.reduceVectors, fitAfter: defaultReductionFitAfter };
+    const engine = await openEngine(options, reduction === undefined ? {} : { vectorIndex: { reduction } });
     const bar = output.isTTY && !options.json && !options.jsonl ? new cliProgress.SingleBar({ stream: process.stderr, format: 'indexing [{bar}] {value}/{total} {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     let started = false;
     try {
@@ -170,6 +178,11 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
               `indexed: text ${stats.indexes.text}, vector ${stats.indexes.vector}, hash ${stats.indexes.hash}`,
               `OCR text: ${stats.ocrCharacters} characters`,
               `model: ${stats.modelId} (${stats.dimension}-d)`,
+              `vectors: ${
+                stats.vectorReduction
+                  ? `reduced by PCA to ${stats.vectorReduction.dimension} values from ${stats.vectorReduction.fitAfter} images on (now storing ${stats.vectorReduction.storedDimension})`
+                  : 'full'
+              }`,
               '',
             ].join('\n'),
           );

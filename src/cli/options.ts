@@ -34,3 +34,9 @@ export function nonNegativeNumber(value: string): number {
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number >= 0.');
   return n;
 }
+
+export function reductionDimension(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 4096) throw new InvalidArgumentError('must be a whole number from 0 (full vectors) to 4096.');
+  return n;
+}

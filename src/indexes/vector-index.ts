@@ -18,10 +18,11 @@ export interface VectorIndexOptions {
   /** Room reserved at creation; the index doubles when full. Default 1024. */
   initialCapacity?: number;
   /**
-   * Store and search shorter vectors: a PCA learned from the collection. Default none (full vectors).
+   * Store and search shorter vectors: a PCA learned from the collection. Default none (full
+   * vectors); `null` also means none (the engine records it, overriding an earlier setting).
    * @example new VectorIndex(modelId, 1280, { reduction: { dimension: 128, fitAfter: 20000 } })
    */
-  reduction?: VectorReduction;
+  reduction?: VectorReduction | null;
 }
 
 export interface VectorReduction {
@@ -46,6 +47,9 @@ export interface VectorReduction {
 }
 
 export const defaultRerankCandidates = 100;
+
+/** When `sagasu index --reduce-vectors` fits its PCA: enough images to learn the collection's directions, a short one-off pause (~30 s). */
+export const defaultReductionFitAfter = 20_000;
 
 export const defaultVectorIndexOptions: Required<Omit<VectorIndexOptions, 'reduction'>> = {
   m: 16,
@@ -221,6 +225,11 @@ export class VectorIndex {
       })
       .sort((a, b) => b.similarity - a.similarity || a.id - b.id)
       .slice(0, k);
+  }
+
+  /** The reduction setting (null: full vectors). */
+  get reduction(): VectorReduction | null {
+    return this.options.reduction ?? null;
   }
 
   /** True once vectors are stored projected (see {@link VectorIndexOptions.reduction}). */

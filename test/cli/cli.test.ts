@@ -38,6 +38,21 @@ describe('sagasu index', () => {
   });
 });
 
+describe('sagasu index --reduce-vectors', () => {
+  it('records the reduction in the data directory, shown by stats, and refuses a bad value', () => {
+    const reducedData = join(work, 'reduced-data');
+    const run = sagasu('index', fixture('page-01.png'), '--data', reducedData, '--no-ocr', '--reduce-vectors', '128', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const stats = JSON.parse(sagasu('stats', '--json', '--data', reducedData).stdout) as { vectorReduction: unknown };
+    // 128 values from 20,000 images on: this one image is still stored in full.
+    assert.deepEqual(stats.vectorReduction, { dimension: 128, fitAfter: 20000, whiten: false, storedDimension: 1280 });
+    assert.match(sagasu('stats', '--data', reducedData).stdout, /vectors: reduced by PCA to 128 values from 20000 images on \(now storing 1280\)/);
+    const bad = sagasu('index', fixture('page-01.png'), '--data', reducedData, '--reduce-vectors', '-1');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /must be a whole number from 0 \(full vectors\) to 4096/);
+  });
+});
+
 describe('sagasu search --json', () => {
   it('prints exactly one JSON object per query per line, with path, score and reasons', () => {
     const run = sagasu('search', join(work, 'crop.jpg'), fixture('photo-01.png'), '--k', '2', '--json', '--data', data);

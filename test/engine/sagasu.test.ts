@@ -296,6 +296,52 @@ describe('Sagasu.search with a reduced vector index', () => {
   });
 });
 
+describe('Sagasu.open with a vector reduction', () => {
+  const reduction = { dimension: 2, fitAfter: 3 };
+  const recorded = { dimension: 2, fitAfter: 3, whiten: false };
+
+  it('records the reduction in the data directory and keeps using it when a later open gives none', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const first = await open(join(dir, 'data'), { vectorIndex: { reduction } });
+    await first.indexPaths([join(dir, 'gallery')]);
+    assert.deepEqual(first.stats().vectorReduction, { ...recorded, storedDimension: 2 });
+    await first.close();
+    const warnings: string[] = [];
+    const again = await open(join(dir, 'data'), { logger: { info: () => {}, warn: (message) => warnings.push(message) } });
+    assert.deepEqual(again.stats().vectorReduction, { ...recorded, storedDimension: 2 });
+    assert.deepEqual(warnings, []);
+    assert.equal((await again.search({ image: await blocksPng(3, 68, 48) }, { sources: ['visual'], verify: false })).hits[0]?.path, join(dir, 'gallery', 'nested', 'c.png'));
+    await again.close();
+  });
+
+  it('goes back to full vectors when given null, and records that too', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const reduced = await open(join(dir, 'data'), { vectorIndex: { reduction } });
+    await reduced.indexPaths([join(dir, 'gallery')]);
+    await reduced.close();
+    const full = await open(join(dir, 'data'), { vectorIndex: { reduction: null } });
+    assert.deepEqual([full.stats().vectorReduction, full.stats().indexes.vector], [null, 3]);
+    await full.close();
+    const later = await open(join(dir, 'data'));
+    assert.equal(later.stats().vectorReduction, null);
+    await later.close();
+  });
+
+  it('does not record a setting the index refuses', async () => {
+    const dir = tempDir();
+    await (await open(join(dir, 'data'), { vectorIndex: { reduction } })).close();
+    await assert.rejects(
+      open(join(dir, 'data'), { vectorIndex: { reduction: { dimension: 64, fitAfter: 3 } } }),
+      (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION',
+    );
+    const again = await open(join(dir, 'data'));
+    assert.deepEqual(again.stats().vectorReduction, { ...recorded, storedDimension: 64 });
+    await again.close();
+  });
+});
+
 describe('Sagasu.forget', () => {
   it('removes every source of a message, channel or user, and the images left without one', async () => {
     const engine = await open(join(tempDir(), 'data'));
