@@ -3,7 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { SourceName } from '../fusion/fuse.js';
 import { allQueryTypes, type QueryType } from '../eval/retrieval-queries.js';
 import { formatReport, reportToJson, runRetrievalEval } from '../eval/retrieval-eval.js';
-import { nonNegativeNumber, weightList } from './options.js';
+import { jsonObject, nonNegativeNumber, weightList } from './options.js';
+import type { SagasuOptions } from '../sagasu.js';
 
 interface EvalCliOutput {
   out: (text: string) => void;
@@ -12,6 +13,7 @@ interface EvalCliOutput {
 }
 
 interface EvalCliOptions {
+  engineOptions?: Partial<SagasuOptions>;
   types?: QueryType[];
   limit?: number;
   typeLimit?: Partial<Record<QueryType, number>>;
@@ -88,6 +90,7 @@ export function registerEvalCommand(program: Command, output: EvalCliOutput): vo
     .option('--work-dir <dir>', 'where the temporary index and query images go (default: a new folder under the OS temp dir)')
     .option('--keep', 'keep the work folder afterwards')
     .option('--concurrency <n>', 'queries searched at once', wholeNumber, 1)
+    .option('--engine-options <json>', 'engine options to measure instead of the defaults (see SagasuOptions), e.g. \'{"embedder":{"pooling":"gem"}}\'', jsonObject<Partial<SagasuOptions>>)
     .action(async (galleries: string[], options: EvalCliOptions) => {
       let lastLine = '';
       const report = await runRetrievalEval({
@@ -105,6 +108,7 @@ export function registerEvalCommand(program: Command, output: EvalCliOutput): vo
         ...(options.workDir ? { workDir: options.workDir } : {}),
         keep: Boolean(options.keep),
         concurrency: options.concurrency,
+        ...(options.engineOptions ? { engine: options.engineOptions } : {}),
         onProgress: ({ stage, done, total }) => {
           // A line per tenth on logs; a live counter on a terminal.
           const line = `${stage === 'index' ? 'indexing' : 'querying'} ${done}/${total}`;

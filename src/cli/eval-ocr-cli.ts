@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { type GroupSummary, evaluateOcr, loadAnnotatedPages } from '../eval/ocr-eval.js';
 import { evaluateTextIdentification } from '../eval/text-identification.js';
 import { type OcrOptions, TesseractOcrEngine } from '../ocr/index.js';
+import { jsonObject } from './options.js';
 
 interface Output {
   out: (text: string) => void;
@@ -21,16 +22,6 @@ interface EvalOcrOptions {
   ocrOptions?: Partial<OcrOptions>;
 }
 
-function ocrOptionsJson(value: string): Partial<OcrOptions> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"wholeImageVertical":"never"}\'.');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object.');
-  return parsed as Partial<OcrOptions>;
-}
 
 function wholeNumber(value: string): number {
   const n = Number(value);
@@ -62,7 +53,7 @@ export function registerEvalOcrCommand(program: Command, output: Output): void {
     .option('--seed <n>', 'seed of the identification queries', wholeNumber, 1)
     .option('--no-pages', 'do not print the per-page lines')
     .option('--json <file>', 'also write the full report (with OCR text) to this file')
-    .option('--ocr-options <json>', 'OCR engine options to measure instead of the defaults (see OcrOptions), e.g. \'{"maxSide":1200}\'', ocrOptionsJson)
+    .option('--ocr-options <json>', 'OCR engine options to measure instead of the defaults (see OcrOptions), e.g. \'{"maxSide":1200}\'', jsonObject<Partial<OcrOptions>>)
     .action(async (dir: string, options: EvalOcrOptions) => {
       let pages = loadAnnotatedPages(dir);
       if (options.titles) {

@@ -40,3 +40,15 @@ export function reductionDimension(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 4096) throw new InvalidArgumentError('must be a whole number from 0 (full vectors) to 4096.');
   return n;
 }
+
+/** A JSON object given on the command line (options to measure), e.g. '{"maxSide":1200}'. */
+export function jsonObject<T extends object>(value: string): T {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"maxSide":1200}\'.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object.');
+  return parsed as T;
+}

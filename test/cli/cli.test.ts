@@ -91,6 +91,10 @@ describe('sagasu search --json', () => {
     assert.equal(sagasu('search', '--text', 'x', '--k', 'many', '--data', data).code, 2);
     assert.equal(sagasu('search', '--text', 'x', '--weights', 'colour=2', '--data', data).code, 2);
     assert.equal(sagasu('frobnicate').code, 2);
+    const notJson = sagasu('eval', work, '--engine-options', '{pooling: gem}');
+    assert.deepEqual([notJson.code, /must be a JSON object/.test(notJson.stderr)], [2, true]);
+    const notObject = sagasu('eval-ocr', work, '--ocr-options', '[1]');
+    assert.deepEqual([notObject.code, /must be a JSON object\./.test(notObject.stderr)], [2, true]);
   });
 });
 
