@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
+import { cropDecoded, findContentArea } from './decoding/content-area.js';
 import { decodeImage, type DecodeOptions, type DecodedWithHashes } from './decoding/decode-image.js';
 import { SagasuError, isSagasuError } from './errors.js';
 import { heuristicConfidence } from './fusion/confidence.js';
@@ -17,7 +18,7 @@ import { SqliteStore, sourceKey, type ImageRecord, type IndexRow, type SourceInp
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
-import type { DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
+import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
 import { rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
 import {
   decodeLocalFeatures,
@@ -71,6 +72,12 @@ export interface SagasuOptions {
    * similarities: re-posts are often flipped. Costs one more embedding per query. Default true.
    */
   mirroredQueries?: boolean;
+  /**
+   * Also embed the picture inside a query that looks like a screenshot (the largest area of
+   * detail, when chrome surrounds it: see findContentArea) and keep, per indexed image, the best
+   * similarity. Costs one more embedding for such queries only. Default true.
+   */
+  contentAreaQueries?: boolean;
   /**
    * Spatial verification: local features (ORB) are stored with every image, and the first
    * `candidates` fused hits of an image query are re-ranked by how many of the query's features
@@ -133,6 +140,7 @@ export const defaultSagasuOptions = {
   dataDir: './data',
   scope: 'local',
   mirroredQueries: true,
+  contentAreaQueries: true,
   hashMaxDistance: defaultHashSearchOptions.maxDistance,
   timeouts: { ocrMs: 60_000, embedMs: 30_000 },
 };
@@ -181,6 +189,9 @@ export interface PreparedQuery {
   readonly embedding: Float32Array;
   /** The embedding of the mirrored image (queries only, when mirroredQueries is on). */
   readonly mirroredEmbedding?: Float32Array;
+  /** The embedding of the picture found inside a screenshot-like query, and where it is (see contentAreaQueries). */
+  readonly contentEmbedding?: Float32Array;
+  readonly contentArea?: Box;
   /** Local features, when verification is on and they could be extracted. */
   readonly localFeatures?: LocalFeatures;
   readonly timings: StageTimings;
@@ -259,6 +270,8 @@ interface Analysis {
   ocr: OcrResult | undefined;
   embedding: Float32Array;
   mirroredEmbedding?: Float32Array;
+  contentEmbedding?: Float32Array;
+  contentArea?: Box;
   localFeatures?: LocalFeatures;
 }
 
@@ -427,7 +440,14 @@ export class Sagasu {
   }
 
   /** OCR and embed at the same time (the OCR pool and the embedder run in parallel). */
-  private async analyse(decoded: DecodedWithHashes, withOcr: boolean, timings: StageTimings, mirrored = false, purpose: 'index' | 'query' = 'index'): Promise<Analysis> {
+  /** `variants`: also embed the mirrored image, and the picture inside a screenshot-like image (queries). */
+  private async analyse(
+    decoded: DecodedWithHashes,
+    withOcr: boolean,
+    timings: StageTimings,
+    variants: { mirrored?: boolean; contentArea?: boolean } = {},
+    purpose: 'index' | 'query' = 'index',
+  ): Promise<Analysis> {
     const image = decoded.image;
     const ocrPromise = (async () => {
       if (!withOcr || this.ocr === false) return undefined;
@@ -440,11 +460,16 @@ export class Sagasu {
     const embedPromise = (async () => {
       const began = performance.now();
       const vector = await this.withTimeout('embedding', this.options.timeouts.embedMs, () => this.embedder.embed(image));
-      const mirror = mirrored
+      const mirror = variants.mirrored
         ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await mirrorImage(image)))
         : undefined;
+      // Screenshots: the picture inside, embedded on its own.
+      const contentArea = variants.contentArea ? await findContentArea(image) : undefined;
+      const content = contentArea
+        ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await cropDecoded(image, contentArea)))
+        : undefined;
       timings.embedMs = performance.now() - began;
-      return { vector, mirror };
+      return { vector, mirror, content, contentArea };
     })();
     const featuresPromise = (async () => {
       if (this.options.verification === false) return undefined;
@@ -459,8 +484,15 @@ export class Sagasu {
         timings.featuresMs = performance.now() - began;
       }
     })();
-    const [ocr, { vector, mirror }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
-    return { decoded, ocr, embedding: vector, ...(mirror ? { mirroredEmbedding: mirror } : {}), ...(localFeatures ? { localFeatures } : {}) };
+    const [ocr, { vector, mirror, content, contentArea }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
+    return {
+      decoded,
+      ocr,
+      embedding: vector,
+      ...(mirror ? { mirroredEmbedding: mirror } : {}),
+      ...(content ? { contentEmbedding: content, contentArea } : {}),
+      ...(localFeatures ? { localFeatures } : {}),
+    };
   }
 
   /**
@@ -621,7 +653,8 @@ export class Sagasu {
   async prepareQuery(image: Buffer, options: { ocr?: boolean } = {}): Promise<PreparedQuery> {
     this.assertOpen();
     const timings: StageTimings = {};
-    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings, this.options.mirroredQueries, 'query');
+    const variants = { mirrored: this.options.mirroredQueries, contentArea: this.options.contentAreaQueries };
+    const analysis = await this.analyse(await this.decode(image, timings), options.ocr ?? true, timings, variants, 'query');
     return { ...analysis, timings };
   }
 
@@ -661,24 +694,35 @@ export class Sagasu {
       analysis = query.prepared;
       Object.assign(timings, query.prepared.timings);
     } else if (query.image) {
-      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings, this.options.mirroredQueries && wanted.has('visual'), 'query');
+      const visual = wanted.has('visual');
+      const variants = { mirrored: this.options.mirroredQueries && visual, contentArea: this.options.contentAreaQueries && visual };
+      analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings, variants, 'query');
     }
     if (analysis && wanted.has('text')) queryText = analysis.ocr?.text ?? '';
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
-      const best = new Map<number, { similarity: number; mirrored: boolean }>();
+      const best = new Map<number, { similarity: number; mirrored?: boolean; contentArea?: boolean }>();
       // A reduced index re-scores its candidates on the stored full vectors.
       const fullVectorsOf = (ids: number[]) => this.store.embeddingsOf(ids);
-      for (const hit of this.vectorIndex.search(analysis.embedding, candidates, inScope, fullVectorsOf)) best.set(hit.id, { similarity: hit.similarity, mirrored: false });
+      for (const hit of this.vectorIndex.search(analysis.embedding, candidates, inScope, fullVectorsOf)) best.set(hit.id, { similarity: hit.similarity });
       if (analysis.mirroredEmbedding) {
         for (const hit of this.vectorIndex.search(analysis.mirroredEmbedding, candidates, inScope, fullVectorsOf)) {
           if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, mirrored: true });
         }
       }
+      if (analysis.contentEmbedding) {
+        for (const hit of this.vectorIndex.search(analysis.contentEmbedding, candidates, inScope, fullVectorsOf)) {
+          if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, contentArea: true });
+        }
+      }
       const hits = [...best.entries()].sort((a, b) => b[1].similarity - a[1].similarity || a[0] - b[0]).slice(0, candidates);
       lists.push({
         source: 'visual',
-        hits: hits.map(([id, { similarity, mirrored }]) => ({ id, score: similarity, detail: { similarity: round(similarity), ...(mirrored ? { mirrored: true } : {}) } })),
+        hits: hits.map(([id, { similarity, mirrored, contentArea }]) => ({
+          id,
+          score: similarity,
+          detail: { similarity: round(similarity), ...(mirrored ? { mirrored: true } : {}), ...(contentArea ? { contentArea: true } : {}) },
+        })),
       });
     }
     const words = [queryText, query.text ?? ''].join('\n').trim();

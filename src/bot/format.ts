@@ -33,7 +33,8 @@ export function explainMatch(reasons: SearchHit['reasons']): string {
   const hash = reasons.hash?.detail as { distance?: number; exact?: boolean } | undefined;
   if (reasons.hash) parts.push(hash?.exact ? 'the very same file' : `near-duplicate (hash distance ${hash?.distance ?? '?'})`);
   const similarity = reasons.visual?.detail?.['similarity'];
-  const mirrored = reasons.visual?.detail?.['mirrored'] === true ? ', mirrored' : '';
+  const mirrored =
+    (reasons.visual?.detail?.['mirrored'] === true ? ', mirrored' : '') + (reasons.visual?.detail?.['contentArea'] === true ? ', picture inside the screenshot' : '');
   if (reasons.visual) parts.push(`looks alike: visual rank ${reasons.visual.rank}${typeof similarity === 'number' ? `, similarity ${similarity.toFixed(2)}` : ''}${mirrored}`);
   const matched = reasons.text?.detail?.['matched'];
   if (reasons.text) {

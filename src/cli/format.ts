@@ -26,7 +26,7 @@ function describeReasons(hit: SearchHit): string {
   const parts: string[] = [];
   const { visual, text, hash, spatial } = hit.reasons;
   if (spatial?.verified) parts.push(`${spatial.inliers} matching points${spatial.mirrored ? ' (mirrored)' : ''}`);
-  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)}${visual.detail?.mirrored ? ', mirrored' : ''})`);
+  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)}${visual.detail?.mirrored ? ', mirrored' : ''}${visual.detail?.contentArea ? ', picture inside the screenshot' : ''})`);
   if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})`);
   const lines = text?.detail?.lines as Array<{ text: string }> | undefined;
   if (lines?.[0]) parts.push(`in "${lines[0].text.replace(/\s+/g, ' ').slice(0, 60)}"`);

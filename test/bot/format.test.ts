@@ -45,6 +45,10 @@ describe('explainMatch', () => {
       'looks alike: visual rank 1, similarity 0.90, mirrored\ntext rank 1, words: `bakery`\nin “MIDNIGHT BAKERY OPENS”',
     );
     assert.equal(explainMatch({ hash: { rank: 1, score: 60, contribution: 0.02, detail: { distance: 4, exact: false } } }), 'near-duplicate (hash distance 4)');
+    assert.equal(
+      explainMatch({ visual: { rank: 2, score: 0.8, contribution: 0.02, detail: { similarity: 0.8, contentArea: true } } }),
+      'looks alike: visual rank 2, similarity 0.80, picture inside the screenshot',
+    );
   });
 });
 

@@ -285,7 +285,7 @@ describe('Sagasu.search with a reduced vector index', () => {
     const engine = await open(join(dir, 'data'), { vectorIndex: { reduction: { dimension: 2, fitAfter: 3 } } });
     await engine.indexPaths([join(dir, 'gallery')]);
     const prepared = await engine.prepareQuery(await blocksPng(2, 60, 50));
-    const result = await engine.search({ prepared: { ...prepared, mirroredEmbedding: undefined } }, { sources: ['visual'], verify: false });
+    const result = await engine.search({ prepared: { ...prepared, mirroredEmbedding: undefined, contentEmbedding: undefined } }, { sources: ['visual'], verify: false });
     assert.equal(result.hits.length, 3);
     for (const hit of result.hits) {
       const full = engine.store.embeddingsOf([hit.imageId]).get(hit.imageId)!;
@@ -460,6 +460,44 @@ describe('Sagasu.search with a mirrored query', () => {
     assert.ok(without.hits.every((hit) => hit.reasons.visual?.detail?.mirrored === undefined));
     assert.ok((without.hits.find((hit) => hit.path?.endsWith('c.png'))?.reasons.visual?.detail?.similarity as number ?? 0) < 0.99);
     await plain.close();
+  });
+});
+
+describe('Sagasu.search with a screenshot-like query', () => {
+  /** Image b shown 3x larger inside flat "app chrome" with a side panel. */
+  async function screenshotOfB(): Promise<Buffer> {
+    const shown = await sharp(await blocksPng(2, 66, 48)).resize({ width: 198, kernel: 'nearest' }).png().toBuffer();
+    const chrome = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="480" height="320"><rect width="480" height="320" fill="#313338"/><rect width="90" height="320" fill="#1e1f22"/></svg>',
+    );
+    return sharp(chrome).composite([{ input: shown, left: 200, top: 110 }]).png().toBuffer();
+  }
+
+  it('also embeds the picture inside, and says which hits it found', async () => {
+    const { dir, engine, embedder } = await indexedGallery();
+    const before = embedder.calls;
+    const prepared = await engine.prepareQuery(await screenshotOfB(), { ocr: false });
+    // The query, its mirror and the picture inside.
+    assert.equal(embedder.calls - before, 3);
+    assert.ok(prepared.contentArea && Math.abs(prepared.contentArea.x - 200) <= 6 && Math.abs(prepared.contentArea.y - 110) <= 6, JSON.stringify(prepared.contentArea));
+    const result = await engine.search({ prepared }, { sources: ['visual'], verify: false });
+    assert.equal(result.hits[0]?.path, join(dir, 'gallery', 'b.png'));
+    assert.equal(result.hits[0]?.reasons.visual?.detail?.contentArea, true);
+    await engine.close();
+  });
+
+  it('embeds nothing more when contentAreaQueries is off, or for an image that is all content', async () => {
+    const { engine, embedder } = await indexedGallery();
+    let before = embedder.calls;
+    await engine.prepareQuery(await sharp(fixture('page-01.png')).toBuffer(), { ocr: false });
+    assert.equal(embedder.calls - before, 2);
+    await engine.close();
+    const dir = tempDir();
+    const off = await open(join(dir, 'data'), { contentAreaQueries: false, embedder });
+    before = embedder.calls;
+    assert.equal((await off.prepareQuery(await screenshotOfB(), { ocr: false })).contentArea, undefined);
+    assert.equal(embedder.calls - before, 2);
+    await off.close();
   });
 });
 

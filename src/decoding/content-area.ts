@@ -1,0 +1,122 @@
+import sharp from 'sharp';
+import type { Box, DecodedImage } from '../types.js';
+
+/**
+ * Finds the picture inside a screenshot: the largest connected area of detail, when it covers
+ * only part of the image (the rest being app chrome: flat bars, a few lines of small text).
+ *
+ * A screenshot moves a global descriptor far from the original (the CNN sees mostly chrome), so
+ * the engine also embeds this area of a query. Written here because no library finds "the
+ * embedded picture": sharp's `trim()` removes a border of one colour only, and app chrome has
+ * several (status bar, header, side panel, input box) with text and icons on them.
+ */
+export interface ContentAreaOptions {
+  /** The analysis runs on a copy this many pixels on its longer side. Default 192. */
+  analysisSide: number;
+  /** A grey-level step above this between neighbours is detail. Default 24. */
+  edgeThreshold: number;
+  /** Detail pixels closer than this (in analysis pixels) join one area. Default 2. */
+  joinRadius: number;
+  /** The area must cover at least this share of the image (smaller: an icon, not the picture). Default 0.12. */
+  minShare: number;
+  /** ...and at most this share (larger: the image is all content, nothing to cut). Default 0.75. */
+  maxShare: number;
+}
+
+export const defaultContentAreaOptions: ContentAreaOptions = {
+  analysisSide: 192,
+  edgeThreshold: 24,
+  joinRadius: 2,
+  minShare: 0.12,
+  maxShare: 0.75,
+};
+
+/** The content area in the image's pixel coordinates, or undefined when the image has none to cut out. */
+export async function findContentArea(image: DecodedImage, options: Partial<ContentAreaOptions> = {}): Promise<Box | undefined> {
+  const o = { ...defaultContentAreaOptions, ...options };
+  if (image.width < 16 || image.height < 16) return undefined;
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .greyscale()
+    .resize({ width: o.analysisSide, height: o.analysisSide, fit: 'inside' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  // Detail: a strong step to the right or below neighbour.
+  const detail = new Uint8Array(width * height);
+  for (let y = 0; y < height - 1; y++) {
+    for (let x = 0; x < width - 1; x++) {
+      const i = y * width + x;
+      if (Math.abs(data[i]! - data[i + 1]!) > o.edgeThreshold || Math.abs(data[i]! - data[i + width]!) > o.edgeThreshold) detail[i] = 1;
+    }
+  }
+  // Join detail pixels within joinRadius (a dilation by a square, through an integral image).
+  const integral = new Int32Array((width + 1) * (height + 1));
+  for (let y = 0; y < height; y++) {
+    let row = 0;
+    for (let x = 0; x < width; x++) {
+      row += detail[y * width + x]!;
+      integral[(y + 1) * (width + 1) + x + 1] = integral[y * (width + 1) + x + 1]! + row;
+    }
+  }
+  const r = o.joinRadius;
+  const joined = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.max(0, y - r);
+    const y1 = Math.min(height, y + r + 1);
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.max(0, x - r);
+      const x1 = Math.min(width, x + r + 1);
+      const sum = integral[y1 * (width + 1) + x1]! - integral[y0 * (width + 1) + x1]! - integral[y1 * (width + 1) + x0]! + integral[y0 * (width + 1) + x0]!;
+      if (sum > 0) joined[y * width + x] = 1;
+    }
+  }
+  // The largest 4-connected area of joined detail, by pixel count.
+  const seen = new Uint8Array(width * height);
+  const stack = new Int32Array(width * height);
+  let best: { count: number; x0: number; y0: number; x1: number; y1: number } | undefined;
+  for (let start = 0; start < joined.length; start++) {
+    if (!joined[start] || seen[start]) continue;
+    let top = 0;
+    stack[top++] = start;
+    seen[start] = 1;
+    const area = { count: 0, x0: width, y0: height, x1: -1, y1: -1 };
+    while (top > 0) {
+      const i = stack[--top]!;
+      const x = i % width;
+      const y = (i - x) / width;
+      area.count += 1;
+      if (x < area.x0) area.x0 = x;
+      if (x > area.x1) area.x1 = x;
+      if (y < area.y0) area.y0 = y;
+      if (y > area.y1) area.y1 = y;
+      for (const n of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1]) {
+        if (n >= 0 && joined[n] && !seen[n]) {
+          seen[n] = 1;
+          stack[top++] = n;
+        }
+      }
+    }
+    if (!best || area.count > best.count) best = area;
+  }
+  if (!best) return undefined;
+  const share = ((best.x1 - best.x0 + 1) * (best.y1 - best.y0 + 1)) / (width * height);
+  if (share < o.minShare || share > o.maxShare) return undefined;
+  // Back to image pixels; the dilation grew the area by joinRadius on each side.
+  const sx = image.width / width;
+  const sy = image.height / height;
+  const x = Math.max(0, Math.floor((best.x0 + r) * sx));
+  const y = Math.max(0, Math.floor((best.y0 + r) * sy));
+  const x1 = Math.min(image.width, Math.ceil((best.x1 - r + 1) * sx));
+  const y1 = Math.min(image.height, Math.ceil((best.y1 - r + 1) * sy));
+  if (x1 - x < 8 || y1 - y < 8) return undefined;
+  return { x, y, w: x1 - x, h: y1 - y };
+}
+
+/** The pixels of `box` as a DecodedImage of their own (original size and format kept: they describe the bytes given). */
+export async function cropDecoded(image: DecodedImage, box: Box): Promise<DecodedImage> {
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .extract({ left: box.x, top: box.y, width: box.w, height: box.h })
+    .raw()
+    .toBuffer();
+  return { ...image, data, width: box.w, height: box.h };
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { cropDecoded, findContentArea } from '../../src/decoding/content-area.js';
+import { decodeImage } from '../../src/decoding/decode-image.js';
+import { fixture } from '../helpers/paths.js';
+
+/** A desktop-app screenshot: dark canvas, a side panel and a header with lines of "text", the fixture page shown at (500, 120). */
+async function screenshotOfPage(): Promise<Buffer> {
+  const page = await sharp(fixture('page-03.png')).resize({ width: 420 }).png().toBuffer();
+  const lines = Array.from({ length: 12 }, (_, i) => `<rect x="24" y="${80 + i * 52}" width="${140 + ((i * 37) % 90)}" height="14" rx="4" fill="#4e5058"/>`).join('');
+  const chrome = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="1366" height="768">` +
+      `<rect width="1366" height="768" fill="#313338"/><rect width="240" height="768" fill="#1e1f22"/>${lines}` +
+      `<rect x="240" y="0" width="1126" height="36" fill="#2b2d31"/><rect x="264" y="12" width="120" height="12" fill="#dbdee1"/>` +
+      `<rect x="260" y="700" width="1086" height="48" rx="10" fill="#1e1f22"/></svg>`,
+  );
+  return sharp(chrome).composite([{ input: page, left: 500, top: 120 }]).png().toBuffer();
+}
+
+describe('findContentArea', () => {
+  it('finds the picture inside a screenshot, to within two analysis pixels', async () => {
+    const shot = await screenshotOfPage();
+    const { height = 0 } = await sharp(await sharp(fixture('page-03.png')).resize({ width: 420 }).png().toBuffer()).metadata();
+    const { image } = await decodeImage(shot);
+    const box = await findContentArea(image);
+    assert.ok(box, 'a content area');
+    // The analysis copy is 192 px wide: one of its pixels is 7 px of the screenshot.
+    const near = (a: number, b: number) => Math.abs(a - b) <= 15;
+    assert.ok(near(box.x, 500) && near(box.y, 120) && near(box.x + box.w, 920) && near(box.y + box.h, 120 + height), JSON.stringify(box));
+  });
+
+  it('finds none in an image that is all content, or all flat', async () => {
+    for (const name of ['page-01.png', 'page-02.png']) {
+      assert.equal(await findContentArea((await decodeImage(await sharp(fixture(name)).toBuffer())).image), undefined, name);
+    }
+    const flat = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#808080' } }).png().toBuffer();
+    assert.equal(await findContentArea((await decodeImage(flat)).image), undefined);
+  });
+});
+
+describe('cropDecoded', () => {
+  it('returns the pixels of the box as an image of that size', async () => {
+    const { image } = await decodeImage(await sharp(fixture('page-01.png')).toBuffer());
+    const crop = await cropDecoded(image, { x: 10, y: 20, w: 30, h: 40 });
+    assert.deepEqual([crop.width, crop.height, crop.data.length], [30, 40, 30 * 40 * 3]);
+    assert.deepEqual([...crop.data.subarray(0, 3)], [...image.data.subarray((20 * image.width + 10) * 3, (20 * image.width + 10) * 3 + 3)]);
+  });
+});
