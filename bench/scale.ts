@@ -6,6 +6,8 @@
  *     [--m 16] [--ef-construction 200] [--ef 16,32,64,128] [--whiten] [--queries 100] [--skip-graph]
  *     [--engine] [--engine-ef 64,128] [--rerank 100]
  *
+ * --keep-engine-dir keeps the engine's data directory; --engine-dir <dir> measures only the engine
+ * on such a directory (fresh processes at each --engine-ef / --rerank), without building anything.
  * --skip-graph leaves out the stand-alone HNSW builds (the recall/speed curve), e.g. to measure
  * only the engine at 1M; --engine-ef and --rerank set the engine's efSearch (one fresh process
  * each) and, with a reduction, how many candidates it re-scores on the stored full vectors.
@@ -55,6 +57,8 @@ const { values } = parseArgs({
     'engine-ef': { type: 'string', default: String(defaultVectorIndexOptions.efSearch) },
     rerank: { type: 'string', default: String(defaultRerankCandidates) },
     'skip-graph': { type: 'boolean', default: false },
+    'keep-engine-dir': { type: 'boolean', default: false },
+    'engine-dir': { type: 'string' },
     'fit-samples': { type: 'string', default: '10000' },
     cache: { type: 'string', default: join(tmpdir(), 'sagasu-scale-real-v1.bin') },
   },
@@ -308,6 +312,13 @@ function loadInFreshProcess(base: string, dimension: number): { ms: number; rss:
 // ---- main ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  if (values['engine-dir']) {
+    const dir = values['engine-dir'];
+    const meta = JSON.parse(readFileSync(join(dir, 'vector-index.json'), 'utf8')) as { ids: number[]; reduction?: { dimension: number; whiten: boolean } | null };
+    console.log(`sagasu scale bench: the engine on ${dir} (${meta.ids.length} images); node ${process.version}`);
+    measureEngine(dir, meta.ids.length, meta.reduction ?? undefined);
+    return;
+  }
   console.log(`sagasu scale bench; node ${process.version}; sizes ${sizes.join(', ')}; dims ${dims.join(', ')}; M ${ms.join(', ')}; efConstruction ${efConstructions.join(', ')}${values.whiten ? '; whitened' : ''}`);
   const real = await realSet();
   const d = real.pages[0]!.length;
@@ -566,10 +577,21 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth
   writeFileSync(truthFile, JSON.stringify(fullTruth.map((ids) => ids.map((row) => row + 1))));
   const sizes = readdirSync(dataDir).filter((f) => f.startsWith('vector-index') || f.startsWith('text-index')).map((f) => `${f} ${mib(statSync(join(dataDir, f)).size)}`);
   console.log(`engine: snapshots ${sizes.join(', ')}`);
-  for (const efSearch of list(values['engine-ef'])) {
+  measureEngine(dataDir, vectors.n, reduction);
+  if (values['keep-engine-dir']) console.log(`engine: data directory kept in ${dataDir} (measure it again with --engine-dir)`);
+  else rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The engine in fresh processes, at each --engine-ef and --rerank, on a data directory holding queries.f32 and truth.json. */
+function measureEngine(dataDir: string, n: number, reduction: { dimension: number; whiten: boolean } | undefined): void {
+  const modelId = 'bench-vectors';
+  const queryFile = join(dataDir, 'queries.f32');
+  const truthFile = join(dataDir, 'truth.json');
+  const dimension = 1280;
+  for (const efSearch of values['engine-ef'].split(',').map((v) => (v === 'auto' ? ('auto' as const) : Number(v)))) {
     for (const rerank of reduction ? list(values.rerank) : [0]) {
       const fresh = engineInFreshProcess(dataDir, queryFile, truthFile, {
-        modelId, dimension, n: vectors.n, efSearch, rerank,
+        modelId, dimension, n, efSearch, rerank,
         reduction: reduction ? { dimension: reduction.dimension, whiten: reduction.whiten } : undefined,
       });
       console.log(
@@ -585,7 +607,6 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth
       );
     }
   }
-  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /**
@@ -597,7 +618,7 @@ function engineInFreshProcess(
   dataDir: string,
   queryFile: string,
   truthFile: string,
-  setting: { modelId: string; dimension: number; n: number; efSearch: number; rerank: number; reduction: { dimension: number; whiten: boolean } | undefined },
+  setting: { modelId: string; dimension: number; n: number; efSearch: number | 'auto'; rerank: number; reduction: { dimension: number; whiten: boolean } | undefined },
 ): { openMs: number; rssAfterOpen: number; maxRss: number; times: number[]; visualTimes: number[]; visualRecall: number } {
   const script = `
     const { readFileSync } = await import('node:fs');
@@ -641,7 +662,8 @@ function engineInFreshProcess(
       const ids = new Set(result.hits.map((hit) => hit.imageId));
       found += truth[q].filter((id) => ids.has(id)).length;
     }
-    const maxRss = process.resourceUsage().maxRSS * 1024;
+    // Not getrusage's maxRSS: Linux keeps it across exec, so a child would report its parent's peak.
+    const maxRss = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
     console.log(JSON.stringify({ openMs, rssAfterOpen, maxRss, times, visualTimes, visualRecall: found / (10 * count) }));
     process.exit(0);`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 24 });
