@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SagasuError } from '../../src/errors.js';
 import { Pca } from '../../src/indexes/pca.js';
-import { VectorIndex } from '../../src/indexes/vector-index.js';
+import { VectorIndex, autoEfSearch } from '../../src/indexes/vector-index.js';
 
 const unit = (...values: number[]) => {
   const norm = Math.hypot(...values);
@@ -37,6 +37,16 @@ describe('VectorIndex.search', () => {
     for (let id = 1; id <= 100; id++) index.add(id, unit(Math.cos(id), Math.sin(id), id % 7, 1));
     assert.equal(index.count, 100);
     assert.equal(index.search(unit(Math.cos(50), Math.sin(50), 50 % 7, 1), 1)[0]?.id, 50);
+  });
+});
+
+describe('VectorIndex.efSearch', () => {
+  it('grows with the collection by default, and is the given number otherwise', () => {
+    assert.deepEqual([1, 20_000, 20_001, 200_000, 200_001, 1_000_000].map(autoEfSearch), [64, 64, 128, 128, 256, 256]);
+    const auto = new VectorIndex('m', 2);
+    auto.add(1, unit(1, 0));
+    assert.equal(auto.efSearch, 64);
+    assert.equal(new VectorIndex('m', 2, { efSearch: 300 }).efSearch, 300);
   });
 });
 
