@@ -2,7 +2,7 @@
  * Per-stage timings for indexing and querying the images in a folder.
  *
  *   npm run bench -- [folder] [--queries N] [--no-ocr] [--megapixels 1 [--copies 3]]
- *     [--concurrency 2] [--embed-workers 0] [--ingest-only] [--scale-sizes 10000,100000,1000000 | --no-scale]
+ *     [--concurrency 3] [--embed-workers 0] [--ingest-only] [--scale-sizes 10000,100000,1000000 | --no-scale]
  *
  * Indexes every image under the folder (default: the project's fixtures) into a temporary data
  * directory, then queries with a cropped, re-compressed copy of each indexed image scaled to about
@@ -44,7 +44,7 @@ const { values, positionals } = parseArgs({
     'no-ocr': { type: 'boolean', default: false },
     megapixels: { type: 'string', default: '0' },
     copies: { type: 'string', default: '1' },
-    concurrency: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '3' },
     'embed-workers': { type: 'string', default: '0' },
     'ingest-only': { type: 'boolean', default: false },
     'scale-sizes': { type: 'string', default: '10000,100000,1000000' },
