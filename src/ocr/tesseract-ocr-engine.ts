@@ -69,10 +69,11 @@ export interface OcrOptions {
   /**
    * When the whole image is read as horizontal text (automatic layout), which finds text the block
    * finder misses (light on dark, on coloured ground): 'always'; 'fallback', only when no region was
-   * found; or 'auto', unless most regions found are vertical lettering (a manga page, where this
-   * pass adds little and costs ~0.5 s). Default 'auto'.
+   * found; 'auto', unless most regions found are vertical lettering (a manga page, where this
+   * pass adds little and costs ~0.5 s); or 'never' (with wholeImageVertical 'never', an image
+   * without text regions costs only the region search). Default 'auto'.
    */
-  readonly wholeImageHorizontal: 'always' | 'auto' | 'fallback';
+  readonly wholeImageHorizontal: 'always' | 'auto' | 'fallback' | 'never';
   /** Speech-bubble detection options, or `false` to skip bubbles. Default: `defaultBubbleOptions`. */
   readonly bubbles: Partial<BubbleOptions> | false;
   /** Bubble crops with a shorter side below this are upscaled 2x. Default 100. */
@@ -416,7 +417,8 @@ export class TesseractOcrEngine implements OcrEngine {
     const regionFrame = (p: RegionPlan) => ({ scale: p.scale, x: p.box.x, y: p.box.y, width, height, pad: p.pad, region: true });
     const horizontalChain = (async () => {
       const verticalShare = plans.filter((p) => p.orientation === 'vertical').length / Math.max(1, plans.length);
-      const readWhole = o.wholeImageHorizontal === 'always' || plans.length === 0 || (o.wholeImageHorizontal === 'auto' && verticalShare < 0.5);
+      const readWhole =
+        o.wholeImageHorizontal !== 'never' && (o.wholeImageHorizontal === 'always' || plans.length === 0 || (o.wholeImageHorizontal === 'auto' && verticalShare < 0.5));
       const lines = readWhole ? await this.pass(slot, whole, PSM_AUTO, frame, 'horizontal', o.horizontalLanguages) : [];
       for (const p of plans) {
         if (p.orientation === 'vertical') continue;

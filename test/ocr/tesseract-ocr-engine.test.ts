@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { decodeImage } from '../../src/decoding/decode-image.js';
 import { isSagasuError } from '../../src/errors.js';
 import { TesseractOcrEngine, defaultOcrOptions } from '../../src/ocr/index.js';
@@ -123,6 +124,22 @@ describe('TesseractOcrEngine', () => {
         assert.match(result.text.toLowerCase(), /quick brown fox/);
       } finally {
         await wholeOnly.close();
+      }
+    });
+
+    it('reads light text on dark ground through the whole-image pass, which never-never skips', async () => {
+      const svg = Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="200"><rect width="640" height="200" fill="#000"/>' +
+          '<text x="40" y="120" font-family="DejaVu Sans" font-size="64" fill="#fff">LIGHTHOUSE</text></svg>',
+      );
+      const image = (await decodeImage(await sharp(svg).png().toBuffer())).image;
+      assert.deepEqual((await ocr.recognize(image)).text, 'LIGHTHOUSE');
+      const gated = new TesseractOcrEngine({ workers: 1, wholeImageHorizontal: 'never', wholeImageVertical: 'never' });
+      try {
+        const result = await gated.recognize(image);
+        assert.deepEqual([result.text, result.regions], ['', []]);
+      } finally {
+        await gated.close();
       }
     });
 
