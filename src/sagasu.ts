@@ -265,6 +265,7 @@ export interface IndexSummary {
   linked: number;
   unchanged: number;
   updated: number;
+  /** Files that could not be indexed, in the order of the files. */
   failed: Array<{ path: string; code: string; message: string }>;
   seconds: number;
 }
@@ -624,6 +625,9 @@ export class Sagasu {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 3) }, worker));
+    // Failures finish in any order with several images in flight: report them in the files' order.
+    const order = new Map(files.map((file, i) => [file, i]));
+    summary.failed.sort((a, b) => order.get(a.path)! - order.get(b.path)!);
     this.flush();
     summary.seconds = (performance.now() - began) / 1000;
     return summary;
