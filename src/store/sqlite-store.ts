@@ -454,18 +454,6 @@ export class SqliteStore {
     return imageId;
   }
 
-  /** Every image, in id order, a page at a time (rebuilding indexes without holding all in memory). */
-  *iterateImages(pageSize = 1000): Generator<ImageRecord> {
-    const page = this.db.prepare('SELECT * FROM images WHERE id > ? ORDER BY id LIMIT ?');
-    let after = 0;
-    for (;;) {
-      const rows = page.all(after, pageSize) as ImageRow[];
-      if (rows.length === 0) return;
-      for (const row of rows) yield toImage(row);
-      after = rows[rows.length - 1]!.id;
-    }
-  }
-
   /**
    * What the text and vector indexes need of every image (id, OCR text, source names, embedding),
    * in id order, a page at a time with one query per page for the sources: rebuilding the indexes
