@@ -14,7 +14,7 @@ import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceNa
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
 import { TextIndex, type TextIndexOptions } from './indexes/text-index.js';
 import { VectorIndex, type VectorIndexOptions, type VectorReduction } from './indexes/vector-index.js';
-import { SqliteStore, sourceKey, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
+import { SqliteStore, sourceKey, sourceName, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
@@ -409,7 +409,7 @@ export class Sagasu {
   }
 
   private sourceNames(imageId: number): string[] {
-    return this.store.sourcesOf(imageId).map((source) => [source.fileName, source.caption].filter(Boolean).join(' '));
+    return this.store.sourcesOf(imageId).map(sourceName);
   }
 
   private textDocument(image: Pick<ImageRecord, 'id' | 'ocrText'>, names = this.sourceNames(image.id)): { id: number; text: string; names: string } {
@@ -710,17 +710,22 @@ export class Sagasu {
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
       const best = new Map<number, { similarity: number; mirrored?: boolean; contentArea?: boolean }>();
-      // A reduced index re-scores its candidates on the stored full vectors.
-      const fullVectorsOf = (ids: number[]) => this.store.embeddingsOf(ids);
-      for (const hit of this.vectorIndex.search(analysis.embedding, candidates, inScope, fullVectorsOf)) best.set(hit.id, { similarity: hit.similarity });
-      if (analysis.mirroredEmbedding) {
-        for (const hit of this.vectorIndex.search(analysis.mirroredEmbedding, candidates, inScope, fullVectorsOf)) {
-          if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, mirrored: true });
-        }
-      }
-      if (analysis.contentEmbedding) {
-        for (const hit of this.vectorIndex.search(analysis.contentEmbedding, candidates, inScope, fullVectorsOf)) {
-          if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, contentArea: true });
+      // A reduced index re-scores its candidates on the stored full vectors; the query's variants
+      // share most candidates, so each full vector is read from the store once per search.
+      const fullVectors = new Map<number, Float32Array>();
+      const fullVectorsOf = (ids: number[]) => {
+        for (const [id, vector] of this.store.embeddingsOf(ids.filter((id) => !fullVectors.has(id)))) fullVectors.set(id, vector);
+        return fullVectors;
+      };
+      const variants = [
+        { embedding: analysis.embedding, reason: {} },
+        { embedding: analysis.mirroredEmbedding, reason: { mirrored: true } },
+        { embedding: analysis.contentEmbedding, reason: { contentArea: true } },
+      ];
+      for (const { embedding, reason } of variants) {
+        if (!embedding) continue;
+        for (const hit of this.vectorIndex.search(embedding, candidates, inScope, fullVectorsOf)) {
+          if (hit.similarity > (best.get(hit.id)?.similarity ?? -Infinity)) best.set(hit.id, { similarity: hit.similarity, ...reason });
         }
       }
       const hits = [...best.entries()].sort((a, b) => b[1].similarity - a[1].similarity || a[0] - b[0]).slice(0, candidates);

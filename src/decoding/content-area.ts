@@ -89,12 +89,16 @@ export async function findContentArea(image: DecodedImage, options: Partial<Cont
       if (x > area.x1) area.x1 = x;
       if (y < area.y0) area.y0 = y;
       if (y > area.y1) area.y1 = y;
-      for (const n of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1]) {
-        if (n >= 0 && joined[n] && !seen[n]) {
+      const visit = (n: number) => {
+        if (joined[n] && !seen[n]) {
           seen[n] = 1;
           stack[top++] = n;
         }
-      }
+      };
+      if (x > 0) visit(i - 1);
+      if (x < width - 1) visit(i + 1);
+      if (y > 0) visit(i - width);
+      if (y < height - 1) visit(i + width);
     }
     if (!best || area.count > best.count) best = area;
   }

@@ -4,6 +4,7 @@ import hnswlib from 'hnswlib-node';
 import { SagasuError } from '../errors.js';
 import { writeFileAtomic, writeWithAtomicRename } from '../store/atomic-file.js';
 import { Pca } from './pca.js';
+import { dot, l2Norm } from '../embedding/pooling.js';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -229,12 +230,12 @@ export class VectorIndex {
     const { neighbors, distances } = this.hnsw.searchKnn(this.toStored(vector), n, filter);
     const hits = neighbors.map((id, i) => ({ id, similarity: 1 - distances[i]! }));
     if (!rerank) return hits;
-    const queryNorm = norm(vector);
+    const queryNorm = l2Norm(vector);
     const fullVectors = fullVectorsOf!(neighbors);
     return hits
       .map((hit) => {
         const full = fullVectors.get(hit.id);
-        return full && full.length === vector.length ? { id: hit.id, similarity: dot(vector, full) / (queryNorm * norm(full) || 1) } : hit;
+        return full && full.length === vector.length ? { id: hit.id, similarity: dot(vector, full) / (queryNorm * l2Norm(full) || 1) } : hit;
       })
       .sort((a, b) => b.similarity - a.similarity || a.id - b.id)
       .slice(0, k);
@@ -342,14 +343,4 @@ function readMeta(base: string): VectorIndexMeta | undefined {
   } catch {
     return undefined; // damaged: the caller rebuilds from the store
   }
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}
-
-function norm(a: Float32Array): number {
-  return Math.sqrt(dot(a, a));
 }

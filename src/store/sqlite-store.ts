@@ -212,6 +212,8 @@ export class SqliteStore {
     this.statements = {
       imageBySha: prepare('SELECT * FROM images WHERE scope = ? AND sha256 = ?'),
       imageById: prepare('SELECT * FROM images WHERE id = ?'),
+      embeddingsByIds: prepare('SELECT id, embedding FROM images WHERE id IN (SELECT value FROM json_each(?))'),
+      changeCount: prepare('SELECT COUNT(*) AS n FROM changes WHERE seq > ?'),
       insertImage: prepare(`INSERT INTO images (scope, sha256, phash, width, height, format, bytes, ocr_text, ocr_lines,
         ocr_regions, embedding, model_id, ocr_id, created_at, updated_at)
         VALUES (@scope, @sha256, @phash, @width, @height, @format, @bytes, @ocr_text, @ocr_lines, @ocr_regions, @embedding,
@@ -468,7 +470,7 @@ export class SqliteStore {
       if (rows.length === 0) return;
       const names = new Map<number, string[]>();
       for (const source of sources.all(rows[0]!.id, rows[rows.length - 1]!.id) as Array<{ image_id: number; file_name: string | null; caption: string | null }>) {
-        const name = [source.file_name, source.caption].filter(Boolean).join(' ');
+        const name = sourceName({ fileName: source.file_name, caption: source.caption });
         const list = names.get(source.image_id);
         if (list) list.push(name);
         else names.set(source.image_id, [name]);
@@ -481,11 +483,10 @@ export class SqliteStore {
   /** The stored (full) embeddings of these images (absent ids are left out), e.g. to re-rank candidates found in a reduced vector index. */
   embeddingsOf(ids: readonly number[]): Map<number, Float32Array> {
     const found = new Map<number, Float32Array>();
-    // One query per chunk: SQLite caps bound parameters (32,766), and one statement per id costs more than the read.
-    for (let start = 0; start < ids.length; start += 500) {
-      const chunk = ids.slice(start, start + 500);
-      const rows = this.db.prepare(`SELECT id, embedding FROM images WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Array<{ id: number; embedding: Buffer }>;
-      for (const row of rows) found.set(row.id, toEmbedding(row.embedding));
+    if (ids.length === 0) return found;
+    // One prepared statement for any number of ids (a JSON array), called on every visual search.
+    for (const row of this.statements.embeddingsByIds!.all(JSON.stringify(ids)) as Array<{ id: number; embedding: Buffer }>) {
+      found.set(row.id, toEmbedding(row.embedding));
     }
     return found;
   }
@@ -502,7 +503,7 @@ export class SqliteStore {
 
   /** How many changes were recorded after `seq` (to choose between replaying them and rebuilding). */
   changeCountSince(seq: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM changes WHERE seq > ?').get(seq) as { n: number }).n;
+    return (this.statements.changeCount!.get(seq) as { n: number }).n;
   }
 
   changesSince(seq: number): ChangeRecord[] {
@@ -571,6 +572,11 @@ function lockedError(file: string, cause: unknown): SagasuError {
 
 function basename(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
+}
+
+/** How a source is named in the text index: its file name and caption. */
+export function sourceName(source: Pick<SourceRecord, 'fileName' | 'caption'>): string {
+  return [source.fileName, source.caption].filter(Boolean).join(' ');
 }
 
 function toEmbedding(blob: Buffer): Float32Array {
