@@ -1,3 +1,4 @@
+import { regionReason } from '../embedding/regions.js';
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type APIEmbed } from 'discord.js';
 import type { SearchHit } from '../sagasu.js';
 import type { SourceRecord } from '../store/sqlite-store.js';
@@ -34,7 +35,8 @@ export function explainMatch(reasons: SearchHit['reasons']): string {
   if (reasons.hash) parts.push(hash?.exact ? 'the very same file' : `near-duplicate (hash distance ${hash?.distance ?? '?'})`);
   const similarity = reasons.visual?.detail?.['similarity'];
   const mirrored =
-    (reasons.visual?.detail?.['mirrored'] === true ? ', mirrored' : '') + (reasons.visual?.detail?.['contentArea'] === true ? ', picture inside the screenshot' : '');
+    (reasons.visual?.detail?.['mirrored'] === true ? ', mirrored' : '') + (reasons.visual?.detail?.['contentArea'] === true ? ', picture inside the screenshot' : '') +
+    regionReason(reasons.visual?.detail);
   if (reasons.visual) parts.push(`looks alike: visual rank ${reasons.visual.rank}${typeof similarity === 'number' ? `, similarity ${similarity.toFixed(2)}` : ''}${mirrored}`);
   const matched = reasons.text?.detail?.['matched'];
   if (reasons.text) {

@@ -68,10 +68,14 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
         `store vectors reduced by PCA to this many values once the collection holds ${defaultReductionFitAfter.toLocaleString('en')} images, ` +
           'for large collections (e.g. 128; 0 = full vectors). Recorded in the data directory: later commands and the bot use it',
         reductionDimension,
-      ),
-  ).action(async (paths: string[], options: CommonOptions & { json?: boolean; jsonl?: boolean; reduceVectors?: number }) => {
+      )
+      .option('--no-regions', 'do not embed a grid of regions of each image (faster indexing, less memory; crops and single panels are then found less often)'),
+  ).action(async (paths: string[], options: CommonOptions & { json?: boolean; jsonl?: boolean; reduceVectors?: number; regions: boolean }) => {
     const reduction = options.reduceVectors === undefined ? undefined : options.reduceVectors === 0 ? null : { dimension: options.reduceVectors, fitAfter: defaultReductionFitAfter };
-    const engine = await openEngine(options, reduction === undefined ? {} : { vectorIndex: { reduction } });
+    const engine = await openEngine(options, {
+      ...(reduction === undefined ? {} : { vectorIndex: { reduction } }),
+      ...(options.regions ? {} : { regionVectors: false }),
+    });
     const bar = output.isTTY && !options.json && !options.jsonl ? new cliProgress.SingleBar({ stream: process.stderr, format: 'indexing [{bar}] {value}/{total} {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     let started = false;
     try {
@@ -175,7 +179,7 @@ export function buildProgram(output: Output = defaultOutput, setExitCode: (code:
             [
               `data directory: ${stats.dataDir}`,
               `images: ${stats.images} (from ${stats.sources} source(s), ${stats.scopes} scope(s))`,
-              `indexed: text ${stats.indexes.text}, vector ${stats.indexes.vector}, hash ${stats.indexes.hash}`,
+              `indexed: text ${stats.indexes.text}, vector ${stats.indexes.vector}, hash ${stats.indexes.hash}, region vectors ${stats.indexes.region}`,
               `OCR text: ${stats.ocrCharacters} characters`,
               `model: ${stats.modelId} (${stats.dimension}-d)`,
               `vectors: ${

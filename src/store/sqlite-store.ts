@@ -38,6 +38,8 @@ export interface IndexRow {
   /** File name and caption of each source, in source order. */
   names: string[];
   embedding: Float32Array;
+  /** The image's region vectors, when it has any (see {@link SqliteStore.regionEmbeddingsOf}). */
+  regions?: Float32Array[];
 }
 
 export interface SourceRecord {
@@ -82,6 +84,8 @@ export interface ImageRecord {
 export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'updatedAt'> & {
   /** Encoded local features (src/verification) and the extractor that made them. */
   localFeatures?: { extractor: string; features: Buffer };
+  /** Vectors of parts of the image (see the engine's `regionVectors`), each of the store's dimension. */
+  regionEmbeddings?: { layout: string; vectors: readonly Float32Array[] };
 };
 
 export interface StoreIdentity {
@@ -153,6 +157,15 @@ CREATE TABLE IF NOT EXISTS local_features (
   image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
   extractor TEXT NOT NULL,
   features BLOB NOT NULL
+);
+-- Vectors of parts of an image (a grid of regions), so that a crop or one panel finds the page.
+-- All of an image's regions in one row: they are always read and written together. Optional
+-- rows, as for local_features: a store indexed before they existed simply has none.
+CREATE TABLE IF NOT EXISTS region_embeddings (
+  image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+  layout TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  vectors BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -239,6 +252,9 @@ export class SqliteStore {
       getMeta: prepare('SELECT value FROM meta WHERE key = ?'),
       insertFeatures: prepare('INSERT OR REPLACE INTO local_features (image_id, extractor, features) VALUES (?, ?, ?)'),
       featuresById: prepare('SELECT features FROM local_features WHERE image_id = ? AND extractor = ?'),
+      insertRegions: prepare('INSERT OR REPLACE INTO region_embeddings (image_id, layout, count, vectors) VALUES (?, ?, ?, ?)'),
+      regionsByIds: prepare('SELECT image_id AS id, vectors FROM region_embeddings WHERE image_id IN (SELECT value FROM json_each(?))'),
+      regionCount: prepare('SELECT COALESCE(SUM(count), 0) AS n FROM region_embeddings'),
     };
   }
 
@@ -397,6 +413,18 @@ export class SqliteStore {
     });
     const id = Number(result.lastInsertRowid);
     if (image.localFeatures) this.statements.insertFeatures!.run(id, image.localFeatures.extractor, image.localFeatures.features);
+    const regions = image.regionEmbeddings;
+    if (regions && regions.vectors.length > 0) {
+      const dimension = this.identity.dimension;
+      const packed = new Float32Array(regions.vectors.length * dimension);
+      regions.vectors.forEach((vector, index) => {
+        if (vector.length !== dimension) {
+          throw new SagasuError('MODEL_MISMATCH', `a region vector of ${vector.length} values cannot go into a store of ${dimension}-d vectors`);
+        }
+        packed.set(vector, index * dimension);
+      });
+      this.statements.insertRegions!.run(id, regions.layout, regions.vectors.length, Buffer.from(packed.buffer));
+    }
     this.statements.addChange!.run(id, 'add');
     return id;
   }
@@ -462,11 +490,13 @@ export class SqliteStore {
    * of a million images must not cost two queries per image, nor hold them all in memory.
    */
   *iterateIndexRows(pageSize = 2000): Generator<IndexRow> {
-    const images = this.db.prepare('SELECT id, ocr_text, embedding FROM images WHERE id > ? ORDER BY id LIMIT ?');
+    const images = this.db.prepare(
+      'SELECT id, ocr_text, embedding, r.vectors AS regions FROM images LEFT JOIN region_embeddings r ON r.image_id = images.id WHERE id > ? ORDER BY id LIMIT ?',
+    );
     const sources = this.db.prepare('SELECT image_id, file_name, caption FROM sources WHERE image_id BETWEEN ? AND ? ORDER BY image_id, id');
     let after = 0;
     for (;;) {
-      const rows = images.all(after, pageSize) as Array<{ id: number; ocr_text: string; embedding: Buffer }>;
+      const rows = images.all(after, pageSize) as Array<{ id: number; ocr_text: string; embedding: Buffer; regions: Buffer | null }>;
       if (rows.length === 0) return;
       const names = new Map<number, string[]>();
       for (const source of sources.all(rows[0]!.id, rows[rows.length - 1]!.id) as Array<{ image_id: number; file_name: string | null; caption: string | null }>) {
@@ -475,7 +505,10 @@ export class SqliteStore {
         if (list) list.push(name);
         else names.set(source.image_id, [name]);
       }
-      for (const row of rows) yield { id: row.id, ocrText: row.ocr_text, names: names.get(row.id) ?? [], embedding: toEmbedding(row.embedding) };
+      for (const row of rows) {
+        const regions = row.regions ? this.unpackRegions(row.regions) : undefined;
+        yield { id: row.id, ocrText: row.ocr_text, names: names.get(row.id) ?? [], embedding: toEmbedding(row.embedding), ...(regions ? { regions } : {}) };
+      }
       after = rows[rows.length - 1]!.id;
     }
   }
@@ -489,6 +522,29 @@ export class SqliteStore {
       found.set(row.id, toEmbedding(row.embedding));
     }
     return found;
+  }
+
+  /** The stored region vectors of these images, in region order (images without any are left out). */
+  regionEmbeddingsOf(ids: readonly number[]): Map<number, Float32Array[]> {
+    const found = new Map<number, Float32Array[]>();
+    if (ids.length === 0) return found;
+    for (const row of this.statements.regionsByIds!.all(JSON.stringify(ids)) as Array<{ id: number; vectors: Buffer }>) {
+      found.set(row.id, this.unpackRegions(row.vectors));
+    }
+    return found;
+  }
+
+  /** How many region vectors the store holds in all (the region index must hold as many). */
+  regionVectorCount(): number {
+    return (this.statements.regionCount!.get() as { n: number }).n;
+  }
+
+  private unpackRegions(blob: Buffer): Float32Array[] {
+    const all = toEmbedding(blob);
+    const dimension = this.identity.dimension;
+    const out: Float32Array[] = [];
+    for (let at = 0; at + dimension <= all.length; at += dimension) out.push(all.subarray(at, at + dimension));
+    return out;
   }
 
   /** Light rows for building the hash index and scope filters. */

@@ -101,7 +101,7 @@ describe('sagasu search --json', () => {
 describe('sagasu stats and remove', () => {
   it('counts what is stored, removes a path, and exits 4 for a path never indexed', () => {
     const stats = JSON.parse(sagasu('stats', '--json', '--data', data).stdout) as { images: number; indexes: Record<string, number> };
-    assert.deepEqual([stats.images, stats.indexes], [3, { text: 3, vector: 3, hash: 3 }]);
+    assert.deepEqual([stats.images, stats.indexes], [3, { text: 3, vector: 3, hash: 3, region: 0 }]);
     const removed = sagasu('remove', fixture('page-01.png'), '--data', data);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(sagasu('remove', fixture('page-01.png'), '--data', data).code, 4);
@@ -118,7 +118,7 @@ describe('sagasu stats and remove', () => {
     mkdirSync(restored);
     copyFileSync(backup, join(restored, 'sagasu.db'));
     const stats = JSON.parse(sagasu('stats', '--json', '--data', restored).stdout) as { images: number; indexes: Record<string, number> };
-    assert.deepEqual([stats.images, stats.indexes], [2, { text: 2, vector: 2, hash: 2 }]);
+    assert.deepEqual([stats.images, stats.indexes], [2, { text: 2, vector: 2, hash: 2, region: 0 }]);
   });
 
   it('forgets everything in a scope, and exits 4 when there was nothing to forget', () => {

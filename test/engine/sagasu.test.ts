@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
+import { defaultRegionOptions, regionBoxes, regionFraction } from '../../src/embedding/regions.js';
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -67,7 +68,7 @@ describe('Sagasu.indexPaths', () => {
       },
     );
     assert.deepEqual(events.sort(), ['1/5', '2/5', '3/5', '4/5', '5/5']);
-    assert.deepEqual(engine.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    assert.deepEqual(engine.stats().indexes, { text: 3, vector: 3, hash: 3, region: 0 });
     assert.equal(files.length, 3);
     await engine.close();
   });
@@ -111,7 +112,7 @@ describe('Sagasu.add', () => {
     const after = await engine.addFile(path);
     assert.equal(after.status, 'updated');
     assert.notEqual(after.imageId, before.imageId);
-    assert.deepEqual(engine.stats().indexes, { text: 1, vector: 1, hash: 1 });
+    assert.deepEqual(engine.stats().indexes, { text: 1, vector: 1, hash: 1, region: 0 });
     assert.deepEqual((await engine.search({ text: 'lighthouse' })).hits, []);
     assert.equal((await engine.search({ text: 'bakery' })).hits[0]?.imageId, after.imageId);
     await engine.close();
@@ -193,7 +194,7 @@ describe('Sagasu.removeFile', () => {
     const engine = await open(join(dir, 'data'));
     await engine.indexPaths([join(dir, 'gallery')]);
     assert.equal(engine.removeFile(a!), 1);
-    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2 });
+    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2, region: 0 });
     assert.deepEqual((await engine.search({ text: 'lighthouse' })).hits, []);
     const byImage = await engine.search({ image: await blocksPng(1, 64, 48) }, { k: 5 });
     assert.ok(byImage.hits.every((hit) => hit.path !== a));
@@ -207,7 +208,7 @@ describe('Sagasu.open', () => {
     const { dir, engine } = await indexedGallery();
     await engine.close();
     const again = await open(join(dir, 'data'));
-    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3, region: 0 });
     assert.equal((await again.search({ text: 'lighthouse' })).hits[0]?.path, join(dir, 'gallery', 'a.png'));
     await again.close();
   });
@@ -223,7 +224,7 @@ describe('Sagasu.open', () => {
     // A crash: the store goes away without the snapshots being written again.
     engine.store.close();
     const again = await open(join(dir, 'data'));
-    assert.deepEqual(again.stats().indexes, { text: 1, vector: 1, hash: 1 });
+    assert.deepEqual(again.stats().indexes, { text: 1, vector: 1, hash: 1, region: 0 });
     assert.equal((await again.search({ text: 'bakery' })).hits[0]?.path, files[1]);
     assert.deepEqual((await again.search({ text: 'lighthouse' })).hits, []);
     await again.close();
@@ -234,7 +235,7 @@ describe('Sagasu.open', () => {
     await engine.close();
     for (const name of readdirSync(join(dir, 'data'))) if (name.startsWith('text-index') || name.startsWith('vector-index')) rmSync(join(dir, 'data', name));
     const again = await open(join(dir, 'data'));
-    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3, region: 0 });
     await again.close();
   });
 
@@ -259,7 +260,7 @@ describe('Sagasu.open', () => {
       Object.assign(SqliteStore.prototype, original);
     }
     assert.deepEqual(reads, { getImage: 0, sourcesOf: 0 });
-    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3 });
+    assert.deepEqual(again.stats().indexes, { text: 3, vector: 3, hash: 3, region: 0 });
     // File names went into the text index with the OCR text; vectors are back.
     assert.equal((await again.search({ text: 'lighthouse' })).hits[0]?.path, join(dir, 'gallery', 'a.png'));
     assert.equal((await again.search({ text: 'png' })).hits.length, 3);
@@ -351,7 +352,7 @@ describe('Sagasu.forget', () => {
     await post(2, 'c1', 'm2', 'u2');
     await post(3, 'c2', 'm3', 'u1');
     assert.equal(engine.forget({ guildId: 'g', messageId: 'm2' }), 1);
-    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2 });
+    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2, region: 0 });
     assert.equal(engine.forget({ guildId: 'g', authorId: 'u1' }), 2);
     assert.deepEqual([engine.stats().images, engine.stats().sources], [0, 0]);
     assert.equal(engine.forget({ guildId: 'g', channelId: 'c1' }), 0);
@@ -584,5 +585,80 @@ describe('Sagasu.search confidence', () => {
     const dir = tempDir();
     await assert.rejects(open(join(dir, 'data'), { calibration: { ...defaultCalibrationModel, version: 1 as 2 } }), /calibration model version 1 is not supported/);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('Sagasu region vectors', () => {
+  const grids = defaultRegionOptions.grids;
+  const regionsPerImage = regionBoxes(300, 300, grids).length;
+
+  /** Two 300x300 pictures (large enough for regions) beside the small gallery. */
+  async function withLargeImages(extra: Partial<SagasuOptions> = {}) {
+    const dir = tempDir();
+    const files = await gallery(dir);
+    const large = [join(dir, 'gallery', 'large-1.png'), join(dir, 'gallery', 'large-2.png')];
+    writeFileSync(large[0]!, await blocksPng(7, 300, 300));
+    writeFileSync(large[1]!, await blocksPng(8, 300, 300));
+    const embedder = new ThumbnailEmbedder();
+    const engine = await open(join(dir, 'data'), { embedder, ...extra });
+    await engine.indexPaths([join(dir, 'gallery')]);
+    return { dir, engine, embedder, files, large };
+  }
+
+  it('embeds the grid of regions of each image large enough, and finds an image by one of its parts', async () => {
+    const { engine, embedder, large } = await withLargeImages();
+    assert.equal(regionsPerImage, 20);
+    // 3 small images (whole only) and 2 large ones (whole and 20 regions each).
+    assert.equal(embedder.calls, 3 + 2 * (1 + regionsPerImage));
+    assert.deepEqual(engine.stats().indexes, { text: 5, vector: 5, hash: 5, region: 2 * regionsPerImage });
+    const box = regionBoxes(300, 300, grids)[9]!;
+    const part = await sharp(await blocksPng(8, 300, 300)).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).png().toBuffer();
+    const result = await engine.search({ image: part }, { sources: ['visual'], verify: false, k: 3 });
+    assert.equal(result.hits[0]?.path, large[1]);
+    const detail = result.hits[0]?.reasons.visual?.detail;
+    assert.equal(detail?.region, 9);
+    assert.deepEqual(detail?.regionBox, regionFraction(9, grids));
+    // An exact part scores 1 less the penalty that keeps whole-image matches ahead of parts.
+    assert.equal(detail?.similarity, 1 - defaultRegionOptions.penalty);
+    await engine.close();
+  });
+
+  it('drops the regions of a removed image, and keeps them across a snapshot, a replay and a rebuild', async () => {
+    const { dir, engine, large } = await withLargeImages();
+    assert.equal(engine.removeFile(large[0]!), 1);
+    assert.equal(engine.stats().indexes.region, regionsPerImage);
+    await engine.close();
+    let again = await open(join(dir, 'data'));
+    assert.equal(again.stats().indexes.region, regionsPerImage);
+    // Committed after the last snapshot, then a crash: replayed from the store at the next open.
+    writeFileSync(large[0]!, await blocksPng(9, 300, 300));
+    await again.addFile(large[0]!);
+    again.store.close();
+    again = await open(join(dir, 'data'));
+    assert.equal(again.stats().indexes.region, 2 * regionsPerImage);
+    await again.close();
+    for (const name of readdirSync(join(dir, 'data'))) if (name.startsWith('region-index')) rmSync(join(dir, 'data', name));
+    again = await open(join(dir, 'data'));
+    assert.equal(again.stats().indexes.region, 2 * regionsPerImage);
+    assert.equal(again.store.regionVectorCount(), 2 * regionsPerImage);
+    await again.close();
+  });
+
+  it('embeds no regions when turned off or for small images, and refuses another layout for a data directory that has some', async () => {
+    const off = await withLargeImages({ regionVectors: false });
+    assert.equal(off.embedder.calls, 5);
+    assert.equal(off.engine.stats().indexes.region, 0);
+    await off.engine.close();
+    const { dir, engine } = await withLargeImages();
+    await engine.close();
+    await assert.rejects(
+      open(join(dir, 'data'), { regionVectors: { grids: [{ across: 2, down: 2, share: 0.5 }] } }),
+      (error: SagasuError) => error.code === 'INVALID_OPTION' && /holds region vectors of layout 2x2@0\.650\+4x4@0\.333/.test(error.message),
+    );
+    await assert.rejects(open(join(dir, 'data', 'other'), { regionVectors: { grids: [{ across: 6, down: 6, share: 0.2 }] } }), /1 to 32 regions/);
+    // Turning regions off is allowed: nothing new gets regions, the stored ones are still searched.
+    const without = await open(join(dir, 'data'), { regionVectors: false });
+    assert.equal(without.stats().indexes.region, 2 * regionsPerImage);
+    await without.close();
   });
 });

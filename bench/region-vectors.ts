@@ -1,0 +1,199 @@
+/**
+ * Would region vectors help? Embeds every gallery image whole and as sets of regions (grids of
+ * crops, and regional pooling of the whole image's conv map), makes the evaluation's seeded
+ * queries, and prints where the right image ranks for the visual source alone when an image
+ * scores the best similarity of its whole vector and its regions' vectors.
+ *
+ *   npm run build && node dist/bench/region-vectors.js ../shared/eval [--seed 1] [--types panel,crop-half,...]
+ *
+ * A measurement for choosing a region scheme, not a test: it asserts nothing. R@3 and R@12
+ * matter as much as R@1: the engine spatially verifies the visual source's first 3 and the
+ * fused first 12.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { Tensor } from '@tensorflow/tfjs';
+import { cropDecoded } from '../src/decoding/content-area.js';
+import { decodeImage } from '../src/decoding/decode-image.js';
+import { resizeForModel } from '../src/embedding/features.js';
+import { MOBILENET_V2_CHANNELS, MOBILENET_V2_INPUT_SIZE, loadMobileNetV2, type FeatureModel } from '../src/embedding/mobilenet-v2.js';
+import { averagePool, dot, l2Normalize } from '../src/embedding/pooling.js';
+import { loadGallery, type GalleryItem } from '../src/eval/retrieval-dataset.js';
+import { generateQuery, type SyntheticQueryType } from '../src/eval/retrieval-queries.js';
+import type { Box, DecodedImage } from '../src/types.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    seed: { type: 'string', default: '1' },
+    types: { type: 'string', default: 'panel,crop-half,bubble,recompressed,phone-photo,flip' },
+    limit: { type: 'string', default: '0' },
+    cache: { type: 'string' },
+    penalties: { type: 'string', default: '0' },
+    schemes: { type: 'string' },
+  },
+});
+
+/** A region as fractions of the image: x, y, w, h in [0, 1]. */
+type Fraction = [number, number, number, number];
+
+function grid(cols: number, rows: number, w: number, h: number): Fraction[] {
+  const out: Fraction[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const x = cols === 1 ? (1 - w) / 2 : (c * (1 - w)) / (cols - 1);
+      const y = rows === 1 ? (1 - h) / 2 : (r * (1 - h)) / (rows - 1);
+      out.push([x, y, w, h]);
+    }
+  }
+  return out;
+}
+
+/** Crop schemes: each region is embedded on its own, as a query crop would be. */
+const cropSchemes: Record<string, Fraction[]> = {
+  quadrants: grid(2, 2, 0.5, 0.5),
+  'halves-3x3': grid(3, 3, 0.5, 0.5),
+  'thirds-3x3': grid(3, 3, 1 / 3, 1 / 3),
+  'rows-5': grid(1, 5, 1, 1 / 3),
+  'thirds-4x4': grid(4, 4, 1 / 3, 1 / 3),
+  'big-2x2': grid(2, 2, 0.65, 0.65),
+};
+
+/** Regional pooling of the whole image's 7x7 map: windows in map cells [x, y, w, h]. */
+function mapWindows(size: number, step: number): [number, number, number, number][] {
+  const out: [number, number, number, number][] = [];
+  for (let y = 0; y + size <= 7; y += step) for (let x = 0; x + size <= 7; x += step) out.push([x, y, size, size]);
+  return out;
+}
+const mapSchemes: Record<string, [number, number, number, number][]> = {
+  'map-4x4': mapWindows(4, 3),
+  'map-3x3': mapWindows(3, 2),
+  'map-both': [...mapWindows(4, 3), ...mapWindows(3, 2)],
+};
+
+interface Embedded {
+  whole: Float32Array;
+  regions: Map<string, Float32Array[]>;
+}
+
+async function embedMap(model: FeatureModel, image: DecodedImage): Promise<Float32Array> {
+  const { tf } = model.runtime;
+  const size = MOBILENET_V2_INPUT_SIZE;
+  const pixels = await resizeForModel(image);
+  const scaled = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) scaled[i] = pixels[i]! / 255;
+  const output = tf.tidy(() => model.model.predict(tf.tensor4d(scaled, [1, size, size, 3], 'float32')) as Tensor);
+  try {
+    return (await output.data()) as Float32Array;
+  } finally {
+    output.dispose();
+  }
+}
+
+function poolWindow(map: Float32Array, [x0, y0, w, h]: [number, number, number, number]): Float32Array {
+  const channels = MOBILENET_V2_CHANNELS;
+  const cells = new Float32Array(w * h * channels);
+  let at = 0;
+  for (let y = y0; y < y0 + h; y++) {
+    for (let x = x0; x < x0 + w; x++) {
+      cells.set(map.subarray((y * 7 + x) * channels, (y * 7 + x + 1) * channels), at);
+      at += channels;
+    }
+  }
+  return l2Normalize(averagePool(cells, w * h, channels));
+}
+
+function boxOf(image: DecodedImage, [fx, fy, fw, fh]: Fraction): Box {
+  const x = Math.round(fx * image.width);
+  const y = Math.round(fy * image.height);
+  return { x, y, w: Math.max(1, Math.min(image.width - x, Math.round(fw * image.width))), h: Math.max(1, Math.min(image.height - y, Math.round(fh * image.height))) };
+}
+
+async function embedWhole(model: FeatureModel, image: DecodedImage): Promise<Float32Array> {
+  const map = await embedMap(model, image);
+  return l2Normalize(averagePool(map, 49, MOBILENET_V2_CHANNELS));
+}
+
+async function main(): Promise<void> {
+  const root = positionals[0];
+  if (!root) throw new Error('usage: region-vectors <gallery folder>');
+  const model = await loadMobileNetV2();
+  const collections = await loadGallery(root);
+  const items: GalleryItem[] = collections.flatMap((c) => c.items);
+  console.log(`gallery: ${items.length} images; backend ${model.runtime.backend}`);
+  const gallery = new Map<string, Embedded>();
+  const started = performance.now();
+  // --cache <file>: the gallery's vectors are written once and read back on later runs.
+  if (values.cache && existsSync(values.cache)) {
+    const saved = JSON.parse(readFileSync(values.cache, 'utf8')) as Record<string, { whole: number[]; regions: Record<string, number[][]> }>;
+    for (const [id, entry] of Object.entries(saved)) {
+      gallery.set(id, { whole: Float32Array.from(entry.whole), regions: new Map(Object.entries(entry.regions).map(([k, v]) => [k, v.map((x) => Float32Array.from(x))])) });
+    }
+  }
+  for (const item of gallery.size > 0 ? [] : items) {
+    const { image } = await decodeImage(await readFile(item.path));
+    const map = await embedMap(model, image);
+    const whole = l2Normalize(averagePool(map, 49, MOBILENET_V2_CHANNELS));
+    const regions = new Map<string, Float32Array[]>();
+    for (const [name, windows] of Object.entries(mapSchemes)) regions.set(name, windows.map((w) => poolWindow(map, w)));
+    for (const [name, fractions] of Object.entries(cropSchemes)) {
+      const vectors: Float32Array[] = [];
+      for (const fraction of fractions) vectors.push(await embedWhole(model, await cropDecoded(image, boxOf(image, fraction))));
+      regions.set(name, vectors);
+    }
+    gallery.set(item.id, { whole, regions });
+  }
+  console.log(`embedded the gallery in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (values.cache && !existsSync(values.cache)) {
+    const out: Record<string, unknown> = {};
+    for (const [id, entry] of gallery) out[id] = { whole: [...entry.whole], regions: Object.fromEntries([...entry.regions].map(([k, v]) => [k, v.map((x) => [...x])])) };
+    writeFileSync(values.cache, JSON.stringify(out));
+  }
+  const penalties = values.penalties.split(',').map(Number);
+
+  const baseSchemes = values.schemes
+    ? values.schemes.split(',')
+    : ['whole', ...Object.keys(mapSchemes), ...Object.keys(cropSchemes), 'quadrants+rows-5', 'halves-3x3+rows-5', 'quadrants+thirds-3x3'];
+  // "scheme@0.03": a region's similarity counts 0.03 less than the whole image's.
+  const schemes = baseSchemes.flatMap((s) => (s === 'whole' ? [s] : penalties.map((p) => (p === 0 ? s : `${s}@${p}`))));
+  const regionsOf = (entry: Embedded, scheme: string): Float32Array[] =>
+    scheme === 'whole' ? [] : scheme.split('@')[0]!.split('+').flatMap((part) => entry.regions.get(part)!);
+  const types = values.types.split(',') as SyntheticQueryType[];
+  const limit = Number(values.limit);
+  for (const type of types) {
+    const ranks = new Map<string, number[]>(schemes.map((s) => [s, []]));
+    for (const item of limit > 0 ? items.slice(0, limit) : items) {
+      const query = await generateQuery(type, item, await readFile(item.path), values.seed);
+      if (!query) continue;
+      const { image } = await decodeImage(query.bytes);
+      const vector = await embedWhole(model, image);
+      for (const scheme of schemes) {
+        const scores: [string, number][] = [];
+        for (const [id, entry] of gallery) {
+          let best = dot(vector, entry.whole);
+          const penalty = Number(scheme.split('@')[1] ?? 0);
+          for (const region of regionsOf(entry, scheme)) best = Math.max(best, dot(vector, region) - penalty);
+          scores.push([id, best]);
+        }
+        const own = scores.find(([id]) => id === item.id)![1];
+        ranks.get(scheme)!.push(1 + scores.filter(([, score]) => score > own).length);
+      }
+    }
+    const n = ranks.get('whole')!.length;
+    console.log(`\n${type} (${n} queries)`);
+    console.log('scheme                  R@1    R@3    R@12   MRR    median rank');
+    for (const scheme of schemes) {
+      const list = ranks.get(scheme)!;
+      const at = (k: number) => (list.filter((r) => r <= k).length / list.length).toFixed(3);
+      const mrr = (list.reduce((sum, r) => sum + 1 / r, 0) / list.length).toFixed(3);
+      const median = [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+      console.log(`${scheme.padEnd(22)}  ${at(1)}  ${at(3)}  ${at(12)}  ${mrr}  ${median}`);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

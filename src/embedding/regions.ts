@@ -1,0 +1,118 @@
+/**
+ * Where the region vectors of an image come from: grids of overlapping windows, each cropped and
+ * embedded on its own, so that a query showing one panel or a crop meets a vector of about the
+ * same part of the page. One CNN vector per page cannot do this: a panel is 5-20% of a page, and
+ * the page's global vector is dominated by everything else (measured with
+ * `bench/region-vectors.ts`: a panel's page ranks first 11% of the time by the whole-page vector,
+ * 34% by the best of 20 windows; in the first 12, 27% vs 66%).
+ *
+ * Pooling regions of the whole page's 7x7 conv map instead (R-MAC style) costs nothing extra, but
+ * measured no better than the whole vector: at 224 px a panel's detail is gone before pooling.
+ */
+import { SagasuError } from '../errors.js';
+import type { Box } from '../types.js';
+
+/** `across` x `down` windows, each `share` of the image's width and height, spread evenly from edge to edge. */
+export interface RegionGrid {
+  across: number;
+  down: number;
+  share: number;
+}
+
+export interface RegionOptions {
+  /** The grids whose windows are embedded (their windows are numbered in this order). */
+  grids: RegionGrid[];
+  /**
+   * A region's similarity counts this much less than the whole image's: a whole-image query
+   * (a re-post, a photo) must still prefer its page to a part of another page that happens to
+   * look like it. Applied at search time.
+   */
+  penalty: number;
+  /** Images smaller than this on their shorter side get no regions (their regions would be a few dozen pixels). */
+  minSide: number;
+}
+
+/**
+ * Chosen with `bench/region-vectors.ts` on ../shared/eval (155 images, seed 1; visual source
+ * alone, R@1 / R@12 of the right image):
+ *
+ * | regions | single panels | half-area crops | re-compressed copies |
+ * | --- | --- | --- | --- |
+ * | none (whole image only) | 0.11 / 0.27 | 0.36 / 0.80 | 0.72 / 0.92 |
+ * | 4x4 of a third | 0.34 / 0.70 | 0.33 / 0.78 | 0.70 / 0.92 |
+ * | 2x2 of 0.65 + 3x3 of a third | 0.26 / 0.62 | 0.57 / 0.92 | 0.70 / 0.89 |
+ * | 2x2 of 0.65 + 4x4 of a third (default) | 0.34 / 0.66 | 0.57 / 0.90 | 0.70 / 0.93 |
+ *
+ * with a penalty of 0.02 (0 lets parts of other pages outrank a whole copy: re-compressed R@1
+ * 0.68; 0.06 loses panels). Pooling windows of one 448-px pass instead of cropping reached only
+ * 0.22 / 0.44 on panels.
+ */
+export const defaultRegionOptions: RegionOptions = {
+  grids: [
+    { across: 2, down: 2, share: 0.65 },
+    { across: 4, down: 4, share: 1 / 3 },
+  ],
+  penalty: 0.02,
+  minSide: 128,
+};
+
+/** At most this many regions per image: region labels in the vector index are `imageId * maxRegions + region`. */
+export const maxRegions = 32;
+
+export function validateRegionOptions(options: RegionOptions): void {
+  const total = options.grids.reduce((sum, grid) => sum + grid.across * grid.down, 0);
+  for (const grid of options.grids) {
+    if (![grid.across, grid.down].every((n) => Number.isInteger(n) && n >= 1) || !(grid.share > 0 && grid.share <= 1)) {
+      throw new SagasuError('INVALID_OPTION', `a region grid needs whole across/down >= 1 and 0 < share <= 1 (got ${JSON.stringify(grid)})`);
+    }
+  }
+  if (total < 1 || total > maxRegions) throw new SagasuError('INVALID_OPTION', `region grids must give 1 to ${maxRegions} regions per image (got ${total})`);
+  if (!(options.penalty >= 0 && options.penalty < 1)) throw new SagasuError('INVALID_OPTION', `region penalty must be from 0 to 1 (got ${options.penalty})`);
+  if (!(Number.isFinite(options.minSide) && options.minSide >= 0)) throw new SagasuError('INVALID_OPTION', `region minSide must be a number >= 0 (got ${options.minSide})`);
+}
+
+/** Recorded with each image's region vectors: e.g. `4x4@0.333`. */
+export function regionLayoutId(grids: readonly RegionGrid[]): string {
+  return grids.map((grid) => `${grid.across}x${grid.down}@${grid.share.toFixed(3)}`).join('+');
+}
+
+/** The windows of every grid in pixels of a `width` x `height` image, in region order. */
+export function regionBoxes(width: number, height: number, grids: readonly RegionGrid[]): Box[] {
+  const boxes: Box[] = [];
+  for (const { across, down, share } of grids) {
+    const w = Math.max(1, Math.round(width * share));
+    const h = Math.max(1, Math.round(height * share));
+    for (let row = 0; row < down; row++) {
+      for (let column = 0; column < across; column++) {
+        const x = across === 1 ? Math.round((width - w) / 2) : Math.round((column * (width - w)) / (across - 1));
+        const y = down === 1 ? Math.round((height - h) / 2) : Math.round((row * (height - h)) / (down - 1));
+        boxes.push({ x, y, w: Math.min(w, width - x), h: Math.min(h, height - y) });
+      }
+    }
+  }
+  return boxes;
+}
+
+/** The region's place as fractions of the image (what a result shows), rounded to 3 decimals. */
+export function regionFraction(region: number, grids: readonly RegionGrid[]): Box | undefined {
+  const scale = 1000;
+  const box = regionBoxes(scale, scale, grids)[region];
+  return box && { x: box.x / scale, y: box.y / scale, w: box.w / scale, h: box.h / scale };
+}
+
+/** Where a region lies, in words: e.g. `top left`, `middle`, `bottom right` (by its centre, in thirds of the image). */
+export function describeRegionPlace(box: Box): string {
+  const third = (centre: number) => (centre < 1 / 3 ? 0 : centre < 2 / 3 ? 1 : 2);
+  const vertical = ['top', 'middle', 'bottom'][third(box.y + box.h / 2)]!;
+  const horizontal = ['left', 'centre', 'right'][third(box.x + box.w / 2)]!;
+  if (vertical === 'middle' && horizontal === 'centre') return 'middle';
+  if (horizontal === 'centre') return vertical;
+  if (vertical === 'middle') return horizontal;
+  return `${vertical} ${horizontal}`;
+}
+
+/** The words a result shows for a visual hit on a region (see the engine's `reasons.visual.detail.regionBox`). */
+export function regionReason(detail: Record<string, unknown> | undefined): string {
+  const box = detail?.['regionBox'] as Box | undefined;
+  return box ? `, matches the ${describeRegionPlace(box)} part of the image` : '';
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  defaultRegionOptions,
+  describeRegionPlace,
+  regionBoxes,
+  regionFraction,
+  regionLayoutId,
+  regionReason,
+  validateRegionOptions,
+} from '../../src/embedding/regions.js';
+
+describe('regionBoxes', () => {
+  it('spreads each grid\'s windows evenly from edge to edge', () => {
+    assert.deepEqual(regionBoxes(300, 200, [{ across: 2, down: 2, share: 0.5 }]), [
+      { x: 0, y: 0, w: 150, h: 100 },
+      { x: 150, y: 0, w: 150, h: 100 },
+      { x: 0, y: 100, w: 150, h: 100 },
+      { x: 150, y: 100, w: 150, h: 100 },
+    ]);
+    // Four windows of a third across: they overlap, the last one ends at the edge.
+    assert.deepEqual(
+      regionBoxes(300, 300, [{ across: 4, down: 1, share: 1 / 3 }]).map((box) => [box.x, box.w]),
+      [[0, 100], [67, 100], [133, 100], [200, 100]],
+    );
+  });
+
+  it('centres a grid of one, and numbers the windows of several grids in order', () => {
+    const boxes = regionBoxes(100, 100, [{ across: 1, down: 1, share: 0.5 }, { across: 2, down: 1, share: 1 }]);
+    assert.deepEqual(boxes, [
+      { x: 25, y: 25, w: 50, h: 50 },
+      { x: 0, y: 0, w: 100, h: 100 },
+      { x: 0, y: 0, w: 100, h: 100 },
+    ]);
+  });
+});
+
+describe('regionFraction and describeRegionPlace', () => {
+  it('gives a region\'s place as fractions of the image, and in words', () => {
+    const grids = defaultRegionOptions.grids;
+    // The four large windows first, then the sixteen of a third.
+    assert.deepEqual(regionFraction(0, grids), { x: 0, y: 0, w: 0.65, h: 0.65 });
+    assert.deepEqual(regionFraction(3, grids), { x: 0.35, y: 0.35, w: 0.65, h: 0.65 });
+    assert.deepEqual(regionFraction(4, grids), { x: 0, y: 0, w: 0.333, h: 0.333 });
+    assert.deepEqual(regionFraction(19, grids), { x: 0.667, y: 0.667, w: 0.333, h: 0.333 });
+    assert.equal(regionFraction(20, grids), undefined);
+    assert.equal(describeRegionPlace(regionFraction(4, grids)!), 'top left');
+    assert.equal(describeRegionPlace(regionFraction(19, grids)!), 'bottom right');
+    assert.equal(describeRegionPlace({ x: 0.33, y: 0.33, w: 0.34, h: 0.34 }), 'middle');
+    assert.equal(describeRegionPlace({ x: 0.33, y: 0, w: 0.34, h: 0.3 }), 'top');
+    assert.equal(describeRegionPlace({ x: 0, y: 0.4, w: 0.3, h: 0.2 }), 'left');
+    assert.equal(regionReason({ similarity: 0.9, regionBox: { x: 0, y: 0.667, w: 0.333, h: 0.333 } }), ', matches the bottom left part of the image');
+    assert.equal(regionReason({ similarity: 0.9 }), '');
+  });
+});
+
+describe('validateRegionOptions and regionLayoutId', () => {
+  it('names a layout by its grids and refuses grids that make no sense', () => {
+    assert.equal(regionLayoutId(defaultRegionOptions.grids), '2x2@0.650+4x4@0.333');
+    assert.equal(regionLayoutId([{ across: 2, down: 3, share: 0.5 }, { across: 1, down: 1, share: 0.8 }]), '2x3@0.500+1x1@0.800');
+    validateRegionOptions(defaultRegionOptions);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [] }), /1 to 32 regions/);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [{ across: 0, down: 2, share: 0.5 }] }), /whole across\/down/);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [{ across: 2, down: 2, share: 1.5 }] }), /share <= 1/);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, penalty: -0.1 }), /penalty/);
+  });
+});
