@@ -53,6 +53,17 @@ describe('sagasu index --reduce-vectors', () => {
   });
 });
 
+describe('sagasu index --no-regions', () => {
+  it('indexes whole-image vectors only, and stats counts the region vectors of a default index', () => {
+    const plain = join(work, 'no-regions-data');
+    const run = sagasu('index', fixture('page-01.png'), '--data', plain, '--no-ocr', '--no-regions', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const stats = JSON.parse(sagasu('stats', '--json', '--data', plain).stdout) as { indexes: Record<string, number> };
+    assert.deepEqual(stats.indexes, { text: 1, vector: 1, hash: 1, region: 0 });
+    assert.match(sagasu('stats', '--data', data).stdout, /indexed: text 3, vector 3, hash 3, region vectors 60/);
+  });
+});
+
 describe('sagasu search --json', () => {
   it('prints exactly one JSON object per query per line, with path, score and reasons', () => {
     const run = sagasu('search', join(work, 'crop.jpg'), fixture('photo-01.png'), '--k', '2', '--json', '--data', data);
@@ -101,7 +112,7 @@ describe('sagasu search --json', () => {
 describe('sagasu stats and remove', () => {
   it('counts what is stored, removes a path, and exits 4 for a path never indexed', () => {
     const stats = JSON.parse(sagasu('stats', '--json', '--data', data).stdout) as { images: number; indexes: Record<string, number> };
-    assert.deepEqual([stats.images, stats.indexes], [3, { text: 3, vector: 3, hash: 3, region: 0 }]);
+    assert.deepEqual([stats.images, stats.indexes], [3, { text: 3, vector: 3, hash: 3, region: 60 }]);
     const removed = sagasu('remove', fixture('page-01.png'), '--data', data);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(sagasu('remove', fixture('page-01.png'), '--data', data).code, 4);
@@ -118,7 +129,7 @@ describe('sagasu stats and remove', () => {
     mkdirSync(restored);
     copyFileSync(backup, join(restored, 'sagasu.db'));
     const stats = JSON.parse(sagasu('stats', '--json', '--data', restored).stdout) as { images: number; indexes: Record<string, number> };
-    assert.deepEqual([stats.images, stats.indexes], [2, { text: 2, vector: 2, hash: 2, region: 0 }]);
+    assert.deepEqual([stats.images, stats.indexes], [2, { text: 2, vector: 2, hash: 2, region: 40 }]);
   });
 
   it('forgets everything in a scope, and exits 4 when there was nothing to forget', () => {
