@@ -20,7 +20,7 @@ import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/
 import { defaultRegionOptions, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
-import { rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
+import { promoteDominantText, rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
 import {
   decodeLocalFeatures,
   encodeLocalFeatures,
@@ -840,11 +840,12 @@ export class Sagasu {
 
     const fuseStart = performance.now();
     const rrf = fuse(lists, { ...this.options.fusion, ...options.fusion });
-    const fused =
+    const queryTerms = new Set(tokenize(words)).size;
+    const verified =
       analysis?.localFeatures && wanted.has('visual') && options.verify !== false && this.options.verification !== false
         ? await this.verifyCandidates(rrf, analysis, timings)
         : rrf;
-    const queryTerms = new Set(tokenize(words)).size;
+    const fused = promoteDominantText(verified, queryTerms);
     const hits: SearchHit[] = [];
     // The model was fitted on image queries: a text-only search keeps the heuristic.
     const calibration = analysis ? this.calibration : false;

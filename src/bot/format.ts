@@ -42,7 +42,10 @@ export function explainMatch(reasons: SearchHit['reasons']): string {
   if (reasons.text) {
     const words = Array.isArray(matched) ? (matched as string[]) : [];
     const shown = words.slice(0, 12).map((w) => `\`${w.replace(/`/g, "'")}\``).join(', ');
-    parts.push(`text rank ${reasons.text.rank}${words.length ? `, words: ${shown}${words.length > 12 ? ` and ${words.length - 12} more` : ''}` : ''}`);
+    parts.push(
+      `text rank ${reasons.text.rank}${words.length ? `, words: ${shown}${words.length > 12 ? ` and ${words.length - 12} more` : ''}` : ''}` +
+        (reasons.text.detail?.['dominant'] === true ? ', far ahead of any other image' : ''),
+    );
     // The OCR lines holding those words, as read (the words above are normalised search terms).
     const lines = reasons.text.detail?.['lines'];
     if (Array.isArray(lines)) {

@@ -28,7 +28,7 @@ function describeReasons(hit: SearchHit): string {
   const { visual, text, hash, spatial } = hit.reasons;
   if (spatial?.verified) parts.push(`${spatial.inliers} matching points${spatial.mirrored ? ' (mirrored)' : ''}`);
   if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)}${visual.detail?.mirrored ? ', mirrored' : ''}${visual.detail?.contentArea ? ', picture inside the screenshot' : ''}${regionReason(visual.detail)})`);
-  if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})`);
+  if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})${text.detail?.dominant ? ', far ahead of any other image' : ''}`);
   const lines = text?.detail?.lines as Array<{ text: string }> | undefined;
   if (lines?.[0]) parts.push(`in "${lines[0].text.replace(/\s+/g, ' ').slice(0, 60)}"`);
   if (hash) parts.push(hash.detail?.exact ? 'same file bytes' : `near duplicate (hash distance ${String(hash.detail?.distance)})`);

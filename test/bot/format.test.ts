@@ -49,6 +49,14 @@ describe('explainMatch', () => {
       explainMatch({ visual: { rank: 2, score: 0.8, contribution: 0.02, detail: { similarity: 0.8, contentArea: true } } }),
       'looks alike: visual rank 2, similarity 0.80, picture inside the screenshot',
     );
+    assert.equal(
+      explainMatch({ visual: { rank: 1, score: 0.7, contribution: 0.02, detail: { similarity: 0.7, region: 4, regionBox: { x: 0, y: 0, w: 0.333, h: 0.333 } } } }),
+      'looks alike: visual rank 1, similarity 0.70, matches the top left part of the image',
+    );
+    assert.equal(
+      explainMatch({ text: { rank: 1, score: 800, contribution: 0.02, detail: { matched: ['温泉', '天文'], dominant: true } } }),
+      'text rank 1, words: `温泉`, `天文`, far ahead of any other image',
+    );
   });
 });
 
