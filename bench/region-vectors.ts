@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Tensor } from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { cropDecoded } from '../src/decoding/content-area.js';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { resizeForModel } from '../src/embedding/features.js';
@@ -74,6 +75,8 @@ const mapSchemes: Record<string, [number, number, number, number][]> = {
 
 interface Embedded {
   whole: Float32Array;
+  /** Shorter side of the image in pixels. */
+  side?: number;
   regions: Map<string, Float32Array[]>;
 }
 
@@ -151,28 +154,54 @@ async function main(): Promise<void> {
     writeFileSync(values.cache, JSON.stringify(out));
   }
   const penalties = values.penalties.split(',').map(Number);
+  for (const item of items) {
+    const meta = await sharp(item.path).metadata();
+    gallery.get(item.id)!.side = Math.min(meta.width ?? 0, meta.height ?? 0);
+  }
 
   const baseSchemes = values.schemes
     ? values.schemes.split(',')
     : ['whole', ...Object.keys(mapSchemes), ...Object.keys(cropSchemes), 'quadrants+rows-5', 'halves-3x3+rows-5', 'quadrants+thirds-3x3'];
   // "scheme@0.03": a region's similarity counts 0.03 less than the whole image's.
-  const schemes = baseSchemes.flatMap((s) => (s === 'whole' ? [s] : penalties.map((p) => (p === 0 ? s : `${s}@${p}`))));
-  const regionsOf = (entry: Embedded, scheme: string): Float32Array[] =>
-    scheme === 'whole' ? [] : scheme.split('@')[0]!.split('+').flatMap((part) => entry.regions.get(part)!);
-  const types = values.types.split(',') as SyntheticQueryType[];
+  // "scheme~112": a grid's windows are used only when they are at least 112 px on their shorter side.
+  const schemes = baseSchemes.flatMap((s) => {
+    if (s === 'whole') return [s];
+    const [name, minWindow] = s.split('~');
+    return penalties.map((p) => `${name}${p === 0 ? '' : `@${p}`}${minWindow ? `~${minWindow}` : ''}`);
+  });
+  const shares: Record<string, number> = { quadrants: 0.5, 'halves-3x3': 0.5, 'thirds-3x3': 1 / 3, 'rows-5': 1 / 3, 'thirds-4x4': 1 / 3, 'big-2x2': 0.65 };
+  const regionsOf = (entry: Embedded, scheme: string): Float32Array[] => {
+    if (scheme === 'whole') return [];
+    const minWindow = Number(scheme.split('~')[1] ?? 0);
+    return scheme
+      .split(/[@~]/)[0]!
+      .split('+')
+      .filter((part) => (shares[part] ?? 1) * (entry.side ?? Infinity) >= minWindow)
+      .flatMap((part) => entry.regions.get(part)!);
+  };
+  const types = values.types.split(',') as Array<SyntheticQueryType | 'store-photo'>;
+  const realQueries = collections.flatMap((c) => c.realQueries);
   const limit = Number(values.limit);
   for (const type of types) {
     const ranks = new Map<string, number[]>(schemes.map((s) => [s, []]));
-    for (const item of limit > 0 ? items.slice(0, limit) : items) {
-      const query = await generateQuery(type, item, await readFile(item.path), values.seed);
-      if (!query) continue;
-      const { image } = await decodeImage(query.bytes);
+    const jobs =
+      type === 'store-photo'
+        ? realQueries.filter((q) => q.type === type).map((q) => ({ id: q.expectedId, bytes: async () => readFile(q.path) }))
+        : (limit > 0 ? items.slice(0, limit) : items).map((item) => ({
+            id: item.id,
+            bytes: async () => (await generateQuery(type, item, await readFile(item.path), values.seed))?.bytes,
+          }));
+    for (const job of jobs) {
+      const item = { id: job.id };
+      const bytes = await job.bytes();
+      if (!bytes) continue;
+      const { image } = await decodeImage(bytes);
       const vector = await embedWhole(model, image);
       for (const scheme of schemes) {
         const scores: [string, number][] = [];
         for (const [id, entry] of gallery) {
           let best = dot(vector, entry.whole);
-          const penalty = Number(scheme.split('@')[1] ?? 0);
+          const penalty = Number(scheme.split('~')[0]!.split('@')[1] ?? 0);
           for (const region of regionsOf(entry, scheme)) best = Math.max(best, dot(vector, region) - penalty);
           scores.push([id, best]);
         }

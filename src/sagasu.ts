@@ -17,7 +17,7 @@ import { VectorIndex, defaultReductionFitAfter, type VectorIndexOptions, type Ve
 import { SqliteStore, sourceKey, sourceName, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
-import { defaultRegionOptions, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
+import { defaultRegionOptions, gridsFor, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
 import { promoteDominantText, rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
@@ -527,8 +527,9 @@ export class Sagasu {
         ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await cropDecoded(image, contentArea)))
         : undefined;
       // Indexing: the windows of the region grids, embedded together (a worker pool runs them in parallel).
-      const grids = variants.regions && Math.min(image.width, image.height) >= variants.regions.minSide ? variants.regions.grids : undefined;
-      const regions = grids
+      const grids = variants.regions ? gridsFor(image.width, image.height, variants.regions) : [];
+      const regions =
+        grids.length > 0
         ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () =>
             Promise.all(regionBoxes(image.width, image.height, grids).map(async (box) => this.embedder.embed(await cropDecoded(image, box)))),
           )

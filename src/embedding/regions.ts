@@ -28,8 +28,14 @@ export interface RegionOptions {
    * look like it. Applied at search time.
    */
   penalty: number;
-  /** Images smaller than this on their shorter side get no regions (their regions would be a few dozen pixels). */
-  minSide: number;
+  /**
+   * A grid is embedded only when its windows are at least this many pixels on their shorter side:
+   * a window of a few dozen pixels, blown up to the network's 224, matches anything blurry (on
+   * the 198-px product pictures, windows of a third drew store photos to the wrong products).
+   * Grids are listed largest windows first, so an image that skips some keeps the first region
+   * numbers of the layout.
+   */
+  minWindowSide: number;
 }
 
 /**
@@ -53,7 +59,7 @@ export const defaultRegionOptions: RegionOptions = {
     { across: 4, down: 4, share: 1 / 3 },
   ],
   penalty: 0.02,
-  minSide: 128,
+  minWindowSide: 112,
 };
 
 /** At most this many regions per image: region labels in the vector index are `imageId * maxRegions + region`. */
@@ -68,12 +74,27 @@ export function validateRegionOptions(options: RegionOptions): void {
   }
   if (total < 1 || total > maxRegions) throw new SagasuError('INVALID_OPTION', `region grids must give 1 to ${maxRegions} regions per image (got ${total})`);
   if (!(options.penalty >= 0 && options.penalty < 1)) throw new SagasuError('INVALID_OPTION', `region penalty must be from 0 to 1 (got ${options.penalty})`);
-  if (!(Number.isFinite(options.minSide) && options.minSide >= 0)) throw new SagasuError('INVALID_OPTION', `region minSide must be a number >= 0 (got ${options.minSide})`);
+  if (!(Number.isFinite(options.minWindowSide) && options.minWindowSide >= 1)) {
+    throw new SagasuError('INVALID_OPTION', `region minWindowSide must be a number >= 1 (got ${options.minWindowSide})`);
+  }
+  if (options.grids.some((grid, i) => i > 0 && grid.share > options.grids[i - 1]!.share)) {
+    throw new SagasuError('INVALID_OPTION', 'region grids must be listed largest windows first');
+  }
 }
 
 /** Recorded with each image's region vectors: e.g. `4x4@0.333`. */
 export function regionLayoutId(grids: readonly RegionGrid[]): string {
   return grids.map((grid) => `${grid.across}x${grid.down}@${grid.share.toFixed(3)}`).join('+');
+}
+
+/** The grids whose windows are large enough in a `width` x `height` image (see {@link RegionOptions.minWindowSide}). */
+export function gridsFor(width: number, height: number, options: Pick<RegionOptions, 'grids' | 'minWindowSide'>): RegionGrid[] {
+  const usable: RegionGrid[] = [];
+  for (const grid of options.grids) {
+    if (Math.min(width, height) * grid.share < options.minWindowSide) break;
+    usable.push(grid);
+  }
+  return usable;
 }
 
 /** The windows of every grid in pixels of a `width` x `height` image, in region order. */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   defaultRegionOptions,
   describeRegionPlace,
+  gridsFor,
   regionBoxes,
   regionFraction,
   regionLayoutId,
@@ -35,6 +36,19 @@ describe('regionBoxes', () => {
   });
 });
 
+describe('gridsFor', () => {
+  it('keeps the grids whose windows are large enough, largest first, so a smaller image keeps a prefix of the numbering', () => {
+    const [big, third] = defaultRegionOptions.grids;
+    assert.equal(defaultRegionOptions.minWindowSide, 112);
+    assert.deepEqual(gridsFor(800, 1100, defaultRegionOptions), [big, third]);
+    // A 198-px catalogue picture: windows of a third would be 66 px.
+    assert.deepEqual(gridsFor(198, 198, defaultRegionOptions), [big]);
+    assert.deepEqual(gridsFor(336, 2000, defaultRegionOptions), [big, third]);
+    assert.deepEqual(gridsFor(335, 2000, defaultRegionOptions), [big]);
+    assert.deepEqual(gridsFor(160, 160, defaultRegionOptions), []);
+  });
+});
+
 describe('regionFraction and describeRegionPlace', () => {
   it('gives a region\'s place as fractions of the image, and in words', () => {
     const grids = defaultRegionOptions.grids;
@@ -63,5 +77,7 @@ describe('validateRegionOptions and regionLayoutId', () => {
     assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [{ across: 0, down: 2, share: 0.5 }] }), /whole across\/down/);
     assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [{ across: 2, down: 2, share: 1.5 }] }), /share <= 1/);
     assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, penalty: -0.1 }), /penalty/);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, minWindowSide: 0 }), /minWindowSide/);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [...defaultRegionOptions.grids].reverse() }), /largest windows first/);
   });
 });

@@ -590,15 +590,15 @@ describe('Sagasu.search confidence', () => {
 
 describe('Sagasu region vectors', () => {
   const grids = defaultRegionOptions.grids;
-  const regionsPerImage = regionBoxes(300, 300, grids).length;
+  const regionsPerImage = regionBoxes(360, 360, grids).length;
 
-  /** Two 300x300 pictures (large enough for regions) beside the small gallery. */
+  /** Two 360x360 pictures (large enough for regions) beside the small gallery. */
   async function withLargeImages(extra: Partial<SagasuOptions> = {}) {
     const dir = tempDir();
     const files = await gallery(dir);
     const large = [join(dir, 'gallery', 'large-1.png'), join(dir, 'gallery', 'large-2.png')];
-    writeFileSync(large[0]!, await blocksPng(7, 300, 300));
-    writeFileSync(large[1]!, await blocksPng(8, 300, 300));
+    writeFileSync(large[0]!, await blocksPng(7, 360, 360));
+    writeFileSync(large[1]!, await blocksPng(8, 360, 360));
     const embedder = new ThumbnailEmbedder();
     const engine = await open(join(dir, 'data'), { embedder, ...extra });
     await engine.indexPaths([join(dir, 'gallery')]);
@@ -611,8 +611,8 @@ describe('Sagasu region vectors', () => {
     // 3 small images (whole only) and 2 large ones (whole and 20 regions each).
     assert.equal(embedder.calls, 3 + 2 * (1 + regionsPerImage));
     assert.deepEqual(engine.stats().indexes, { text: 5, vector: 5, hash: 5, region: 2 * regionsPerImage });
-    const box = regionBoxes(300, 300, grids)[9]!;
-    const part = await sharp(await blocksPng(8, 300, 300)).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).png().toBuffer();
+    const box = regionBoxes(360, 360, grids)[9]!;
+    const part = await sharp(await blocksPng(8, 360, 360)).extract({ left: box.x, top: box.y, width: box.w, height: box.h }).png().toBuffer();
     const result = await engine.search({ image: part }, { sources: ['visual'], verify: false, k: 3 });
     assert.equal(result.hits[0]?.path, large[1]);
     const detail = result.hits[0]?.reasons.visual?.detail;
@@ -631,7 +631,7 @@ describe('Sagasu region vectors', () => {
     let again = await open(join(dir, 'data'));
     assert.equal(again.stats().indexes.region, regionsPerImage);
     // Committed after the last snapshot, then a crash: replayed from the store at the next open.
-    writeFileSync(large[0]!, await blocksPng(9, 300, 300));
+    writeFileSync(large[0]!, await blocksPng(9, 360, 360));
     await again.addFile(large[0]!);
     again.store.close();
     again = await open(join(dir, 'data'));
@@ -645,6 +645,10 @@ describe('Sagasu region vectors', () => {
   });
 
   it('embeds no regions when turned off or for small images, and refuses another layout for a data directory that has some', async () => {
+    const small = await withLargeImages({ regionVectors: { minWindowSide: 200 } });
+    // 360-px images: only the four windows of 0.65 (234 px) are large enough.
+    assert.equal(small.engine.stats().indexes.region, 2 * 4);
+    await small.engine.close();
     const off = await withLargeImages({ regionVectors: false });
     assert.equal(off.embedder.calls, 5);
     assert.equal(off.engine.stats().indexes.region, 0);
