@@ -121,6 +121,12 @@ export interface VerificationOptions {
   budgetMs?: number;
   /** Stop verifying further candidates once one has at least this many inliers. Default 80. */
   stopAtInliers?: number;
+  /**
+   * When none of the first candidates is verified, keep going down the fused list up to this
+   * many candidates (within the time budget): a store photo's product or a small panel's page is
+   * often ranked 13th-36th by look, where only its local features can pick it out. Default 36.
+   */
+  extendTo?: number;
   /** How indexed images' features are extracted. */
   features?: LocalFeatureOptions;
   /**
@@ -137,6 +143,7 @@ export const defaultVerificationOptions = {
   perSource: 3,
   budgetMs: 1000,
   stopAtInliers: 80,
+  extendTo: 36,
   features: {} as LocalFeatureOptions,
   queryFeatures: { minSide: 320 } as LocalFeatureOptions,
   verify: {} as VerifyOptions,
@@ -887,7 +894,7 @@ export class Sagasu {
    */
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
-    const { candidates, perSource, budgetMs, stopAtInliers, verify } = this.verification;
+    const { candidates, perSource, budgetMs, stopAtInliers, extendTo, verify } = this.verification;
     const query = analysis.localFeatures!;
     const results = new Map<number, SpatialReason>();
     // Too few features on either side (a flat or tiny image): nothing to check, say nothing.
@@ -899,10 +906,13 @@ export class Sagasu {
     const sourceFirst = (hit: FusedHit) => Object.values(hit.reasons).some((reason) => reason.rank <= perSource);
     // A source's own first hits go first (they are the likeliest originals, and the budget may
     // stop the loop early), then the rest of the fused head.
-    const toVerify = [...fused.filter(sourceFirst), ...fused.slice(0, candidates).filter((hit) => !sourceFirst(hit))];
+    const head = [...fused.filter(sourceFirst), ...fused.slice(0, candidates).filter((hit) => !sourceFirst(hit))];
+    // Further down the list only while nothing in the head was verified.
+    const tail = fused.slice(candidates, Math.max(candidates, extendTo)).filter((hit) => !sourceFirst(hit));
     let mirroredFeatures: LocalFeatures | undefined;
     try {
-      for (const hit of toVerify) {
+      for (const [index, hit] of [...head, ...tail].entries()) {
+        if (index >= head.length && [...results.values()].some((result) => result.verified)) break;
         const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
         if (!stored) continue;
         const candidate = decodeLocalFeatures(stored);

@@ -530,13 +530,34 @@ describe('Sagasu.search with spatial verification', () => {
 
   it('verifies each source\'s first hits beyond the fused head', async () => {
     const dir = tempDir();
-    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 1, stopAtInliers: Infinity } });
+    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 1, stopAtInliers: Infinity, extendTo: 0 } });
     await engine.indexPaths(pages.map(fixture));
     const result = await engine.search({ image: await reshot() }, { k: 5 });
     const checked = result.hits.filter((hit) => hit.reasons.spatial);
     assert.ok(checked.length >= 1);
     for (const hit of checked) assert.ok(Object.values(hit.reasons).some((reason) => 'contribution' in reason && reason.rank === 1), `${hit.path} was checked`);
     for (const hit of result.hits.filter((h) => !h.reasons.spatial)) assert.ok(!Object.values(hit.reasons).some((reason) => 'contribution' in reason && reason.rank === 1), `${hit.path} was not checked`);
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('goes further down the fused list only while nothing is verified, and stops at the first verified', async () => {
+    const dir = tempDir();
+    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 0, stopAtInliers: Infinity, extendTo: 5 } });
+    await engine.indexPaths(pages.map(fixture));
+    const query = await engine.prepareQuery(await reshot());
+    const fusedOrder = (await engine.search({ prepared: query }, { k: 5, verify: false })).hits.map((hit) => hit.path);
+    const result = await engine.search({ prepared: query }, { k: 5 });
+    assert.equal(result.hits[0]?.path, fixture('page-03.png'));
+    assert.equal(result.hits[0]?.reasons.spatial?.verified, true);
+    // Checked: the fused order up to and including the original, nothing after it.
+    const checked = new Set(result.hits.filter((hit) => hit.reasons.spatial).map((hit) => hit.path));
+    const upTo = fusedOrder.slice(0, fusedOrder.indexOf(fixture('page-03.png')) + 1);
+    assert.deepEqual([...checked].sort(), [...upTo].sort());
+    const none = await open(join(dir, 'other'), { verification: { candidates: 0, perSource: 0, extendTo: 0 } });
+    await none.indexPaths(pages.map(fixture));
+    assert.ok((await none.search({ image: await reshot() }, { k: 5 })).hits.every((hit) => hit.reasons.spatial === undefined));
+    await none.close();
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   });
