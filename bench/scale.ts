@@ -6,6 +6,9 @@
  *     [--m 16] [--ef-construction 200] [--ef 16,32,64,128] [--whiten] [--queries 100] [--skip-graph]
  *     [--engine] [--engine-ef 64,128] [--rerank 100]
  *
+ * --regions N gives each image of the engine runs N region vectors (the engine's default layout has
+ * 20; 0, the default, is an index made with `--no-regions`): each a mix of 3/4 of the image's
+ * vector and 1/4 of another image's, normalised, so a region sits near its image, as real ones do.
  * --keep-engine-dir keeps the engine's data directory; --engine-dir <dir> measures only the engine
  * on such a directory (fresh processes at each --engine-ef / --rerank), without building anything.
  * --skip-graph leaves out the stand-alone HNSW builds (the recall/speed curve), e.g. to measure
@@ -36,6 +39,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { TfjsEmbedder } from '../src/embedding/tfjs-embedder.js';
+import { defaultRegionOptions, regionLayoutId } from '../src/embedding/regions.js';
 import { Pca } from '../src/indexes/pca.js';
 import { VectorIndex, defaultRerankCandidates, defaultVectorIndexOptions } from '../src/indexes/vector-index.js';
 import { seededRandom } from '../src/random.js';
@@ -58,6 +62,7 @@ const { values } = parseArgs({
     rerank: { type: 'string', default: String(defaultRerankCandidates) },
     'skip-graph': { type: 'boolean', default: false },
     'keep-engine-dir': { type: 'boolean', default: false },
+    regions: { type: 'string', default: '0' },
     'engine-dir': { type: 'string' },
     'fit-samples': { type: 'string', default: '10000' },
     cache: { type: 'string', default: join(tmpdir(), 'sagasu-scale-real-v1.bin') },
@@ -556,12 +561,13 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth
         scope: 'local', sha256: hex(i, 64), phash: hex((i * 2654435761) >>> 0, 8) + hex((i * 40503) >>> 0, 8),
         width: 800, height: 1100, format: 'jpeg', bytes: 100_000, ocrText: pageText(i),
         ocrLines: [], ocrRegions: [], embedding: vectors.row(i), modelId, ocrId: 'bench',
+        ...(regionsPerImage > 0 ? { regionEmbeddings: { layout: regionLayoutId(defaultRegionOptions.grids), vectors: regionVectors(vectors, i, regionsPerImage) } } : {}),
       });
       store.attachSource(id, 'local', { kind: 'file', path: `page-${i}.jpg`, absolutePath: `/bench/page-${i}.jpg` });
     }
   });
   store.close();
-  console.log(`engine${reduction ? ` (${reduction.dimension}-d)` : ''}: store filled in ${seconds(start).toFixed(1)} s; ${mib(statSync(join(dataDir, 'sagasu.db')).size)} on disk`);
+  console.log(`engine${reduction ? ` (${reduction.dimension}-d)` : ''}${regionsPerImage ? `, ${regionsPerImage} region vectors per image` : ''}: store filled in ${seconds(start).toFixed(1)} s; ${mib(statSync(join(dataDir, 'sagasu.db')).size)} on disk`);
   start = performance.now();
   const engine = await Sagasu.open({ dataDir, ocr: false, embedder, vectorIndex });
   console.log(`engine: first open (indexes built from the store) ${seconds(start).toFixed(1)} s`);
@@ -575,11 +581,24 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth
   // Store ids are row + 1 (rows were inserted in order into an empty store).
   const truthFile = join(dataDir, 'truth.json');
   writeFileSync(truthFile, JSON.stringify(fullTruth.map((ids) => ids.map((row) => row + 1))));
-  const sizes = readdirSync(dataDir).filter((f) => f.startsWith('vector-index') || f.startsWith('text-index')).map((f) => `${f} ${mib(statSync(join(dataDir, f)).size)}`);
+  const sizes = readdirSync(dataDir).filter((f) => f.startsWith('vector-index') || f.startsWith('text-index') || f.startsWith('region-index')).map((f) => `${f} ${mib(statSync(join(dataDir, f)).size)}`);
   console.log(`engine: snapshots ${sizes.join(', ')}`);
   measureEngine(dataDir, vectors.n, reduction);
   if (values['keep-engine-dir']) console.log(`engine: data directory kept in ${dataDir} (measure it again with --engine-dir)`);
   else rmSync(dataDir, { recursive: true, force: true });
+}
+
+const regionsPerImage = Number(values.regions);
+
+/** Region vectors of row i: 3/4 of its vector plus 1/4 of another row's, normalised (see --regions). */
+function regionVectors(vectors: Matrix, i: number, count: number): Float32Array[] {
+  const own = vectors.row(i);
+  return Array.from({ length: count }, (_, r) => {
+    const other = vectors.row((i * 7919 + (r + 1) * 104_729) % vectors.n);
+    const mixed = own.map((v, d) => 0.75 * v + 0.25 * other[d]!);
+    const norm = Math.hypot(...mixed) || 1;
+    return mixed.map((v) => v / norm);
+  });
 }
 
 /** The engine in fresh processes, at each --engine-ef and --rerank, on a data directory holding queries.f32 and truth.json. */
