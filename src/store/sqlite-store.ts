@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DatabaseHandle, Statement } from 'better-sqlite3';
+import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { SagasuError } from '../errors.js';
 import type { OcrLine, OcrRegion } from '../types.js';
 
@@ -159,7 +160,7 @@ CREATE TABLE IF NOT EXISTS local_features (
   features BLOB NOT NULL
 );
 -- Vectors of parts of an image (a grid of regions), so that a crop or one panel finds the page.
--- All of an image's regions in one row: they are always read and written together. Optional
+-- All of an image's regions in one row, as half floats: they are always read and written together. Optional
 -- rows, as for local_features: a store indexed before they existed simply has none.
 CREATE TABLE IF NOT EXISTS region_embeddings (
   image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
@@ -395,6 +396,20 @@ export class SqliteStore {
           `"${this.identity.modelId}" (${this.identity.dimension}-d)`,
       );
     }
+    // Checked before anything is written: a bad region vector must not leave a half-inserted image.
+    let regions: Buffer | undefined;
+    if (image.regionEmbeddings && image.regionEmbeddings.vectors.length > 0) {
+      const { vectors } = image.regionEmbeddings;
+      const dimension = this.identity.dimension;
+      const packed = new Float32Array(vectors.length * dimension);
+      vectors.forEach((vector, index) => {
+        if (vector.length !== dimension) {
+          throw new SagasuError('MODEL_MISMATCH', `a region vector of ${vector.length} values cannot go into a store of ${dimension}-d vectors`);
+        }
+        packed.set(vector, index * dimension);
+      });
+      regions = encodeFloat16(packed);
+    }
     const result = this.statements.insertImage!.run({
       scope: image.scope,
       sha256: image.sha256,
@@ -413,18 +428,7 @@ export class SqliteStore {
     });
     const id = Number(result.lastInsertRowid);
     if (image.localFeatures) this.statements.insertFeatures!.run(id, image.localFeatures.extractor, image.localFeatures.features);
-    const regions = image.regionEmbeddings;
-    if (regions && regions.vectors.length > 0) {
-      const dimension = this.identity.dimension;
-      const packed = new Float32Array(regions.vectors.length * dimension);
-      regions.vectors.forEach((vector, index) => {
-        if (vector.length !== dimension) {
-          throw new SagasuError('MODEL_MISMATCH', `a region vector of ${vector.length} values cannot go into a store of ${dimension}-d vectors`);
-        }
-        packed.set(vector, index * dimension);
-      });
-      this.statements.insertRegions!.run(id, regions.layout, regions.vectors.length, Buffer.from(packed.buffer));
-    }
+    if (regions) this.statements.insertRegions!.run(id, image.regionEmbeddings!.layout, image.regionEmbeddings!.vectors.length, regions);
     this.statements.addChange!.run(id, 'add');
     return id;
   }
@@ -540,7 +544,7 @@ export class SqliteStore {
   }
 
   private unpackRegions(blob: Buffer): Float32Array[] {
-    const all = toEmbedding(blob);
+    const all = decodeFloat16(blob);
     const dimension = this.identity.dimension;
     const out: Float32Array[] = [];
     for (let at = 0; at + dimension <= all.length; at += dimension) out.push(all.subarray(at, at + dimension));

@@ -164,3 +164,28 @@ describe('SqliteStore.backup', () => {
     restored.close();
   });
 });
+
+describe('SqliteStore region vectors', () => {
+  it('stores an image\'s region vectors as half floats, returns them in order, counts them and deletes them with the image', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    const regions = [Float32Array.of(1, 0, 0), Float32Array.of(0, 0.5, -0.25)];
+    const withRegions = store.insertImage({ ...image('a'.repeat(64)), regionEmbeddings: { layout: '2x1@0.500', vectors: regions } });
+    store.attachSource(withRegions, 'local', file('a.png'));
+    const without = store.insertImage(image('b'.repeat(64)));
+    store.attachSource(without, 'local', file('b.png'));
+    assert.deepEqual([...store.regionEmbeddingsOf([withRegions, without, 999])].map(([id, vectors]) => [id, vectors.map((v) => Array.from(v))]), [
+      [withRegions, [[1, 0, 0], [0, 0.5, -0.25]]],
+    ]);
+    assert.equal(store.regionVectorCount(), 2);
+    assert.deepEqual(
+      [...store.iterateIndexRows()].map((row) => [row.id, row.regions?.length]),
+      [[withRegions, 2], [without, undefined]],
+    );
+    assert.throws(() => store.insertImage({ ...image('c'.repeat(64)), regionEmbeddings: { layout: 'x', vectors: [Float32Array.of(1, 0)] } }), /region vector of 2 values/);
+    assert.equal(store.findImageBySha('local', 'c'.repeat(64)), undefined);
+    store.deleteImageIfOrphaned(withRegions);
+    assert.equal(store.detachSource(store.findSource('local', sourceKey(file('a.png')))!.id, withRegions), withRegions);
+    assert.equal(store.regionVectorCount(), 0);
+    store.close();
+  });
+});
