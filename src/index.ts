@@ -31,3 +31,5 @@ export { defaultDecodeOptions } from './decoding/decode-image.js';
 export { defaultOcrOptions, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 export { defaultEmbedderOptions, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 export { defaultVectorIndexOptions, defaultRerankCandidates, defaultReductionFitAfter, type VectorIndexOptions, type VectorReduction } from './indexes/vector-index.js';
+export { defaultRegionOptions, type RegionGrid, type RegionOptions } from './embedding/regions.js';
+export { defaultDominantTextOptions, type DominantTextOptions } from './fusion/rerank.js';

@@ -11,7 +11,7 @@ describe('package entry', () => {
     assert.equal(typeof entry.Sagasu, 'function');
     assert.equal(typeof (entry.Sagasu as { open?: unknown }).open, 'function');
     assert.deepEqual(entry.defaultFusionOptions, { k: 5, weights: { visual: 1, text: 4, hash: 4 } });
-    for (const name of ['defaultSagasuOptions', 'defaultVerificationOptions', 'defaultCalibrationModel', 'defaultDecodeOptions', 'defaultOcrOptions', 'defaultEmbedderOptions', 'SagasuError']) {
+    for (const name of ['defaultSagasuOptions', 'defaultVerificationOptions', 'defaultCalibrationModel', 'defaultDecodeOptions', 'defaultOcrOptions', 'defaultEmbedderOptions', 'defaultRegionOptions', 'defaultDominantTextOptions', 'SagasuError']) {
       assert.ok(entry[name] !== undefined, `${name} is exported`);
     }
   });
