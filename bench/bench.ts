@@ -2,7 +2,7 @@
  * Per-stage timings for indexing and querying the images in a folder.
  *
  *   npm run bench -- [folder] [--queries N] [--no-ocr] [--megapixels 1 [--copies 3]]
- *     [--concurrency 3] [--embed-workers 0] [--ingest-only] [--scale-sizes 10000,100000,1000000 | --no-scale]
+ *     [--concurrency 3] [--embed-workers 0] [--ingest-only] [--no-regions] [--scale-sizes 10000,100000,1000000 | --no-scale]
  *
  * Indexes every image under the folder (default: the project's fixtures) into a temporary data
  * directory, then queries with a cropped, re-compressed copy of each indexed image scaled to about
@@ -16,7 +16,8 @@
  * Pipelined ingest also prints the CPU time it used per image (all threads of the process) and
  * the share of both cores it kept busy: the ceiling on images/s is cores / CPU per image.
  * --concurrency sets the images in flight, --embed-workers moves embedding to that many worker
- * threads, --ingest-only skips the one-at-a-time pass and the queries.
+ * threads, --ingest-only skips the one-at-a-time pass and the queries, --no-regions indexes
+ * without region vectors (as `sagasu index --no-regions`).
  * Then, unless --no-scale, it runs the scale bench (bench/scale.ts) at --scale-sizes with the
  * engine's settings: search-and-fuse, recall@10 against brute force, brute-force speed, start-up
  * time and RSS at each size (about an hour with 1M; see the README). Other scale runs:
@@ -47,6 +48,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string', default: '3' },
     'embed-workers': { type: 'string', default: '0' },
     'ingest-only': { type: 'boolean', default: false },
+    'no-regions': { type: 'boolean', default: false },
     'scale-sizes': { type: 'string', default: '10000,100000,1000000' },
     'no-scale': { type: 'boolean', default: false },
   },
@@ -118,14 +120,15 @@ async function main(): Promise<void> {
   }
   console.log(
     `sagasu bench: ${files.length} images from ${folder}${megapixels > 0 ? ` rescaled to ~${megapixels} MP` : ''} (mean ${(pixels / files.length / 1e6).toFixed(2)} MP); ` +
-      `node ${process.version}; OCR ${values['no-ocr'] ? 'off' : 'on'}`,
+      `node ${process.version}; OCR ${values['no-ocr'] ? 'off' : 'on'}; region vectors ${values['no-regions'] ? 'off' : 'on'}`,
   );
   const loadStart = performance.now();
   // One OCR pool and one model for both runs below, so the second measures warm workers.
   const ocr = values['no-ocr'] ? (false as const) : new TesseractOcrEngine();
   const embedWorkers = Number(values['embed-workers']);
   const embedder = embedWorkers > 0 ? new WorkerPoolEmbedder({ workers: embedWorkers }) : new TfjsEmbedder();
-  const engine = await Sagasu.open({ dataDir, ocr, embedder });
+  const regionVectors = values['no-regions'] ? { regionVectors: false as const } : {};
+  const engine = await Sagasu.open({ dataDir, ocr, embedder, ...regionVectors });
   // Warm up: worker start and model load are paid once per process, not per image.
   const warm = performance.now();
   await engine.search({ image: await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).png().toBuffer() });
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
   }
   // Pipelined ingest as `sagasu index` does it: two images in flight (OCR pool of two workers, embedding meanwhile).
   const pipelinedDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-pipelined-'));
-  const pipelined = await Sagasu.open({ dataDir: pipelinedDir, ocr, embedder });
+  const pipelined = await Sagasu.open({ dataDir: pipelinedDir, ocr, embedder, ...regionVectors });
   const concurrency = Number(values.concurrency);
   let cpu = process.cpuUsage();
   const summary = await pipelined.indexPaths(files, { concurrency });
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
   if (ocr) {
     // The same ingest without OCR: what the embedding alone costs.
     const noOcrDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-no-ocr-'));
-    const noOcr = await Sagasu.open({ dataDir: noOcrDir, ocr: false, embedder });
+    const noOcr = await Sagasu.open({ dataDir: noOcrDir, ocr: false, embedder, ...regionVectors });
     cpu = process.cpuUsage();
     const plain = await noOcr.indexPaths(files, { concurrency });
     console.log(
