@@ -309,6 +309,8 @@ export class Sagasu {
   private readonly logger: Logger;
   private readonly ocr: OcrEngine | false;
   private readonly embedder: Embedder;
+  /** Embeds region windows at indexing: a worker thread of its own when the engine made its own in-process embedder. */
+  private readonly regionEmbedder: Embedder;
   private textIndex: TextIndex;
   private vectorIndex: VectorIndex;
   /** Region vectors, labelled `imageId * maxRegions + region`. */
@@ -325,7 +327,7 @@ export class Sagasu {
 
   private constructor(
     options: SagasuOptions & typeof defaultSagasuOptions,
-    parts: { store: SqliteStore; text: TextIndex; vector: VectorIndex; region: VectorIndex; ocr: OcrEngine | false; embedder: Embedder; owned: Array<OcrEngine | Embedder> },
+    parts: { store: SqliteStore; text: TextIndex; vector: VectorIndex; region: VectorIndex; regionEmbedder: Embedder; ocr: OcrEngine | false; embedder: Embedder; owned: Array<OcrEngine | Embedder> },
   ) {
     this.options = options;
     this.dataDir = options.dataDir;
@@ -333,6 +335,7 @@ export class Sagasu {
     this.logger = options.logger ?? silentLogger;
     this.ocr = parts.ocr;
     this.embedder = parts.embedder;
+    this.regionEmbedder = parts.regionEmbedder;
     this.owned = parts.owned;
     this.textIndex = parts.text;
     this.vectorIndex = parts.vector;
@@ -358,6 +361,14 @@ export class Sagasu {
     // Neither engine starts workers or loads a model until first used: opening stays fast.
     const ocr = options.ocr === false ? false : isOcrEngine(options.ocr) ? options.ocr : own(owned, new TesseractOcrEngine(options.ocr ?? {}));
     const embedder = isEmbedder(options.embedder) ? options.embedder : own(owned, createEmbedder(options.embedder ?? {}));
+    // Region windows (20 embeddings per indexed image) would hold the main thread ~1.8 s per image
+    // (wasm runs one embedding at a time): a worker of their own uses the second core, while
+    // queries keep the in-process embedder (a query competing with a worker was slower: see the
+    // README's Benchmarks). The worker starts on the first image that needs it.
+    const regionEmbedder =
+      !isEmbedder(options.embedder) && !(options.embedder?.workers && options.embedder.workers > 0) && options.regionVectors !== false
+        ? own(owned, new WorkerPoolEmbedder({ ...(options.embedder ?? {}), workers: 1 }))
+        : embedder;
     const { modelId, dimension } = embedder;
     let store: SqliteStore | undefined;
     try {
@@ -372,7 +383,7 @@ export class Sagasu {
       // Recorded only once the index accepted it: a refused setting must not stick.
       if (merged.vectorIndex?.reduction !== undefined) store.setMeta(reductionMetaKey, JSON.stringify(recordableReduction(merged.vectorIndex.reduction)));
       checkRegionLayout(store, merged.regionVectors);
-      const engine = new Sagasu(merged, { store, text, vector, region, ocr, embedder, owned });
+      const engine = new Sagasu(merged, { store, text, vector, region, regionEmbedder, ocr, embedder, owned });
       engine.catchUpIndexes();
       return engine;
     } catch (error) {
@@ -522,6 +533,18 @@ export class Sagasu {
       timings.ocrMs = performance.now() - began;
       return result;
     })();
+    const grids = variants.regions ? gridsFor(image.width, image.height, variants.regions) : [];
+    // Started first: with a region worker they run beside the main thread's embeddings.
+    const regionsPromise =
+      grids.length > 0
+        ? this.withTimeout('embedding', this.options.timeouts.embedMs, async () =>
+            Promise.all(regionBoxes(image.width, image.height, grids).map(async (box) => this.regionEmbedder.embed(await cropDecoded(image, box)))),
+          ).catch((error: unknown) => {
+            // Regions are extra evidence: the image is still indexed, found by its whole vector.
+            this.logger.warn(`region vectors skipped: ${(error as Error).message}`);
+            return undefined;
+          })
+        : Promise.resolve(undefined);
     const embedPromise = (async () => {
       const began = performance.now();
       const vector = await this.withTimeout('embedding', this.options.timeouts.embedMs, () => this.embedder.embed(image));
@@ -534,13 +557,7 @@ export class Sagasu {
         ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await cropDecoded(image, contentArea)))
         : undefined;
       // Indexing: the windows of the region grids, embedded together (a worker pool runs them in parallel).
-      const grids = variants.regions ? gridsFor(image.width, image.height, variants.regions) : [];
-      const regions =
-        grids.length > 0
-        ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () =>
-            Promise.all(regionBoxes(image.width, image.height, grids).map(async (box) => this.embedder.embed(await cropDecoded(image, box)))),
-          )
-        : undefined;
+      const regions = await regionsPromise;
       timings.embedMs = performance.now() - began;
       return { vector, mirror, content, contentArea, regions };
     })();

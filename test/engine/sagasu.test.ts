@@ -8,7 +8,7 @@ import { defaultRegionOptions, regionBoxes, regionFraction } from '../../src/emb
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import type { OcrEngine } from '../../src/types.js';
+import type { DecodedImage, OcrEngine } from '../../src/types.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
 import { localFeaturesId } from '../../src/verification/local-features.js';
@@ -663,6 +663,20 @@ describe('Sagasu region vectors', () => {
     assert.equal(again.stats().indexes.region, 2 * regionsPerImage);
     assert.equal(again.store.regionVectorCount(), 2 * regionsPerImage);
     await again.close();
+  });
+
+  it('indexes an image by its whole vector, with a warning, when its regions cannot be embedded', async () => {
+    const dir = tempDir();
+    const warnings: string[] = [];
+    const whole = new ThumbnailEmbedder();
+    // Fails on every window (smaller than the 360-px image), embeds the image itself.
+    const embedder = { modelId: whole.modelId, dimension: whole.dimension, close: async () => {}, embed: async (image: DecodedImage) => (image.width < 360 ? Promise.reject(new Error('no memory for a window')) : whole.embed(image)) };
+    const engine = await open(join(dir, 'data'), { embedder, logger: { info: () => {}, warn: (message) => warnings.push(message) } });
+    writeFileSync(join(dir, 'large.png'), await blocksPng(7, 360, 360));
+    assert.equal((await engine.addFile(join(dir, 'large.png'))).status, 'added');
+    assert.deepEqual(engine.stats().indexes, { text: 1, vector: 1, hash: 1, region: 0 });
+    assert.deepEqual(warnings, ['region vectors skipped: no memory for a window']);
+    await engine.close();
   });
 
   it('embeds no regions when turned off or for small images, and refuses another layout for a data directory that has some', async () => {
