@@ -128,6 +128,9 @@ async function main(): Promise<void> {
   const embedWorkers = Number(values['embed-workers']);
   const embedder = embedWorkers > 0 ? new WorkerPoolEmbedder({ workers: embedWorkers }) : new TfjsEmbedder();
   const regionVectors = values['no-regions'] ? { regionVectors: false as const } : {};
+  // Without --embed-workers the ingest engines make their own embedder, as `sagasu index` does
+  // (in-process, with region windows in worker threads of their own); the model is shared in-thread.
+  const ingestEmbedder = embedWorkers > 0 ? { embedder } : {};
   const engine = await Sagasu.open({ dataDir, ocr, embedder, ...regionVectors });
   // Warm up: worker start and model load are paid once per process, not per image.
   const warm = performance.now();
@@ -184,7 +187,7 @@ async function main(): Promise<void> {
   }
   // Pipelined ingest as `sagasu index` does it: two images in flight (OCR pool of two workers, embedding meanwhile).
   const pipelinedDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-pipelined-'));
-  const pipelined = await Sagasu.open({ dataDir: pipelinedDir, ocr, embedder, ...regionVectors });
+  const pipelined = await Sagasu.open({ dataDir: pipelinedDir, ocr, ...ingestEmbedder, ...regionVectors });
   const concurrency = Number(values.concurrency);
   let cpu = process.cpuUsage();
   const summary = await pipelined.indexPaths(files, { concurrency });
@@ -197,7 +200,7 @@ async function main(): Promise<void> {
   if (ocr) {
     // The same ingest without OCR: what the embedding alone costs.
     const noOcrDir = mkdtempSync(join(tmpdir(), 'sagasu-bench-no-ocr-'));
-    const noOcr = await Sagasu.open({ dataDir: noOcrDir, ocr: false, embedder, ...regionVectors });
+    const noOcr = await Sagasu.open({ dataDir: noOcrDir, ocr: false, ...ingestEmbedder, ...regionVectors });
     cpu = process.cpuUsage();
     const plain = await noOcr.indexPaths(files, { concurrency });
     console.log(

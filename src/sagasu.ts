@@ -362,12 +362,12 @@ export class Sagasu {
     const ocr = options.ocr === false ? false : isOcrEngine(options.ocr) ? options.ocr : own(owned, new TesseractOcrEngine(options.ocr ?? {}));
     const embedder = isEmbedder(options.embedder) ? options.embedder : own(owned, createEmbedder(options.embedder ?? {}));
     // Region windows (20 embeddings per indexed image) would hold the main thread ~1.8 s per image
-    // (wasm runs one embedding at a time): a worker of their own uses the second core, while
-    // queries keep the in-process embedder (a query competing with a worker was slower: see the
-    // README's Benchmarks). The worker starts on the first image that needs it.
+    // (wasm runs one embedding at a time). Two workers of their own keep both cores busy while
+    // indexing; queries keep the in-process embedder (a query competing with a worker was slower: see the
+    // README's Benchmarks). The workers start on the first image that needs them.
     const regionEmbedder =
       !isEmbedder(options.embedder) && !(options.embedder?.workers && options.embedder.workers > 0) && options.regionVectors !== false
-        ? own(owned, new WorkerPoolEmbedder({ ...(options.embedder ?? {}), workers: 1 }))
+        ? own(owned, new WorkerPoolEmbedder({ ...(options.embedder ?? {}), workers: 2 }))
         : embedder;
     const { modelId, dimension } = embedder;
     let store: SqliteStore | undefined;
