@@ -315,7 +315,11 @@ export class Sagasu {
   private vectorIndex: VectorIndex;
   /** Region vectors, labelled `imageId * maxRegions + region`. */
   private regionIndex: VectorIndex;
-  private readonly regions: RegionOptions | false;
+  /** The region layout and penalty (also when indexing them is off: stored regions are still searched). */
+  private readonly regions: RegionOptions;
+  /** Whether images added now get region vectors, and the layout id they are stored with. */
+  private readonly indexRegions: boolean;
+  private readonly regionLayout: string;
   private readonly hashIndex = new HashIndex();
   private readonly verification: typeof defaultVerificationOptions;
   private readonly calibration: CalibrationModel | false;
@@ -327,7 +331,7 @@ export class Sagasu {
 
   private constructor(
     options: SagasuOptions & typeof defaultSagasuOptions,
-    parts: { store: SqliteStore; text: TextIndex; vector: VectorIndex; region: VectorIndex; regionEmbedder: Embedder; ocr: OcrEngine | false; embedder: Embedder; owned: Array<OcrEngine | Embedder> },
+    parts: { store: SqliteStore; text: TextIndex; vector: VectorIndex; region: VectorIndex; regions: RegionOptions; regionEmbedder: Embedder; ocr: OcrEngine | false; embedder: Embedder; owned: Array<OcrEngine | Embedder> },
   ) {
     this.options = options;
     this.dataDir = options.dataDir;
@@ -340,8 +344,9 @@ export class Sagasu {
     this.textIndex = parts.text;
     this.vectorIndex = parts.vector;
     this.regionIndex = parts.region;
-    this.regions = options.regionVectors === false ? false : { ...defaultRegionOptions, ...options.regionVectors };
-    if (this.regions) validateRegionOptions(this.regions);
+    this.regions = parts.regions;
+    this.indexRegions = options.regionVectors !== false;
+    this.regionLayout = regionLayoutId(this.regions.grids);
     this.verification = { ...defaultVerificationOptions, ...(options.verification || {}) };
     this.queryFeatureOptions = { ...this.verification.features, ...this.verification.queryFeatures };
     this.calibration = options.calibration === false ? false : parseCalibrationModel(options.calibration ?? defaultCalibrationModel);
@@ -382,8 +387,9 @@ export class Sagasu {
         VectorIndex.load(join(dataDir, 'region-index'), modelId, dimension, regionOptions) ?? new VectorIndex(modelId, dimension, regionOptions);
       // Recorded only once the index accepted it: a refused setting must not stick.
       if (merged.vectorIndex?.reduction !== undefined) store.setMeta(reductionMetaKey, JSON.stringify(recordableReduction(merged.vectorIndex.reduction)));
-      checkRegionLayout(store, merged.regionVectors);
-      const engine = new Sagasu(merged, { store, text, vector, region, regionEmbedder, ocr, embedder, owned });
+      const regions = resolveRegionOptions(merged.regionVectors);
+      if (merged.regionVectors !== false) checkRegionLayout(store, regions);
+      const engine = new Sagasu(merged, { store, text, vector, region, regions, regionEmbedder, ocr, embedder, owned });
       engine.catchUpIndexes();
       return engine;
     } catch (error) {
@@ -434,7 +440,7 @@ export class Sagasu {
     const rebuild = (stale: typeof indexes) => {
       if (stale.length === 0) return;
       for (const { index } of stale) index.clear();
-      for (const row of this.store.iterateIndexRows()) for (const { apply } of stale) apply(row);
+      for (const row of this.store.iterateIndexRows({ regions: stale.some(({ name }) => name === 'region') })) for (const { apply } of stale) apply(row);
       for (const { index } of stale) index.seq = lastSeq;
     };
     const stale = indexes.filter(({ name, index }) => {
@@ -449,13 +455,15 @@ export class Sagasu {
       if (backlog > Math.max(1000, keys.length / 10)) stale.push(entry);
     }
     rebuild(stale);
-    for (const { index, apply, remove } of indexes.filter((entry) => !stale.includes(entry))) {
+    for (const { name, index, apply, remove } of indexes.filter((entry) => !stale.includes(entry))) {
       for (const change of this.store.changesSince(index.seq)) {
         const image = change.op === 'add' ? this.store.getImage(change.imageId) : undefined;
-        if (image) {
-          const regions = this.store.regionEmbeddingsOf([image.id]).get(image.id);
-          apply({ id: image.id, ocrText: image.ocrText, names: this.sourceNames(image.id), embedding: image.embedding, ...(regions ? { regions } : {}) });
-        } else remove(change.imageId);
+        if (!image) {
+          remove(change.imageId);
+          continue;
+        }
+        const regions = name === 'region' ? this.store.regionEmbeddingsOf([image.id]).get(image.id) : undefined;
+        apply({ id: image.id, ocrText: image.ocrText, names: this.sourceNames(image.id), embedding: image.embedding, ...(regions ? { regions } : {}) });
       }
       index.seq = lastSeq;
     }
@@ -556,7 +564,6 @@ export class Sagasu {
       const content = contentArea
         ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await cropDecoded(image, contentArea)))
         : undefined;
-      // Indexing: the windows of the region grids, embedded together (a worker pool runs them in parallel).
       const regions = await regionsPromise;
       timings.embedMs = performance.now() - began;
       return { vector, mirror, content, contentArea, regions };
@@ -605,7 +612,7 @@ export class Sagasu {
       return { status, imageId: sameBytes.id, timings };
     }
 
-    const analysis = await this.analyse(decoded, true, timings, { regions: this.regions });
+    const analysis = await this.analyse(decoded, true, timings, { regions: this.indexRegions && this.regions });
     const image = decoded.image;
     let imageId = 0;
     let removed: number | undefined;
@@ -633,7 +640,7 @@ export class Sagasu {
         modelId: this.embedder.modelId,
         ocrId: this.ocr === false ? 'none' : this.ocr.id,
         ...(analysis.localFeatures ? { localFeatures: { extractor: localFeaturesId, features: encodeLocalFeatures(analysis.localFeatures) } } : {}),
-        ...(analysis.regionEmbeddings && this.regions ? { regionEmbeddings: { layout: regionLayoutId(this.regions.grids), vectors: analysis.regionEmbeddings } } : {}),
+        ...(analysis.regionEmbeddings ? { regionEmbeddings: { layout: this.regionLayout, vectors: analysis.regionEmbeddings } } : {}),
       });
       const { previousImageId } = this.store.attachSource(imageId, scope, input.source);
       if (previousImageId !== undefined) removed = this.store.deleteImageIfOrphaned(previousImageId);
@@ -813,7 +820,7 @@ export class Sagasu {
         return regionVectors;
       };
       const regionInScope = (label: number) => inScope(Math.floor(label / maxRegions));
-      const penalty = this.regions ? this.regions.penalty : defaultRegionOptions.penalty;
+      const { penalty, grids } = this.regions;
       const variants = [
         { embedding: analysis.embedding, reason: {} },
         { embedding: analysis.mirroredEmbedding, reason: { mirrored: true } },
@@ -833,7 +840,6 @@ export class Sagasu {
         }
       }
       const hits = [...best.entries()].sort((a, b) => b[1].similarity - a[1].similarity || a[0] - b[0]).slice(0, candidates);
-      const layout = this.regions ? this.regions.grids : defaultRegionOptions.grids;
       lists.push({
         source: 'visual',
         hits: hits.map(([id, { similarity, mirrored, contentArea, region }]) => ({
@@ -843,7 +849,7 @@ export class Sagasu {
             similarity: round(similarity),
             ...(mirrored ? { mirrored: true } : {}),
             ...(contentArea ? { contentArea: true } : {}),
-            ...(region === undefined ? {} : { region, regionBox: regionFraction(region, layout) }),
+            ...(region === undefined ? {} : { region, regionBox: regionFraction(region, grids) }),
           },
         })),
       });
@@ -927,9 +933,10 @@ export class Sagasu {
     // Further down the list only while nothing in the head was verified.
     const tail = fused.slice(candidates, Math.max(candidates, extendTo)).filter((hit) => !sourceFirst(hit));
     let mirroredFeatures: LocalFeatures | undefined;
+    let anyVerified = false;
     try {
       for (const [index, hit] of [...head, ...tail].entries()) {
-        if (index >= head.length && [...results.values()].some((result) => result.verified)) break;
+        if (index >= head.length && anyVerified) break;
         const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
         if (!stored) continue;
         const candidate = decodeLocalFeatures(stored);
@@ -945,6 +952,7 @@ export class Sagasu {
           if (flipped.inliers > result.inliers) [result, mirrored] = [flipped, true];
         }
         results.set(hit.id, { inliers: result.inliers, matches: result.matches, verified: result.verified, ...(mirrored ? { mirrored } : {}) });
+        anyVerified ||= result.verified;
         if (result.inliers >= stopAtInliers || performance.now() - began >= budgetMs) break;
       }
     } catch (error) {
@@ -1039,6 +1047,13 @@ export class Sagasu {
 
 const regionLayoutMetaKey = 'region_layout';
 
+/** The region settings in effect: the defaults with the options given (none when turned off), validated. */
+function resolveRegionOptions(option: SagasuOptions['regionVectors']): RegionOptions {
+  const options = { ...defaultRegionOptions, ...(option || {}) };
+  validateRegionOptions(options);
+  return options;
+}
+
 /**
  * Region vectors are many (20 per image): their index always stores them reduced by a PCA
  * learned from the first 20,000 (~1,000 images), and re-ranks its first candidates on the stored
@@ -1053,10 +1068,7 @@ function regionReduction(dimension: number): VectorReduction | null {
  * the first layout used with a data directory is recorded, and another one is refused until the
  * store holds no region vectors. Turning regions off is always allowed (nothing new is added).
  */
-function checkRegionLayout(store: SqliteStore, option: SagasuOptions['regionVectors']): void {
-  if (option === false) return;
-  const options = { ...defaultRegionOptions, ...option };
-  validateRegionOptions(options);
+function checkRegionLayout(store: SqliteStore, options: RegionOptions): void {
   const layout = regionLayoutId(options.grids);
   const recorded = store.getMeta(regionLayoutMetaKey);
   if (recorded === layout) return;

@@ -493,9 +493,13 @@ export class SqliteStore {
    * in id order, a page at a time with one query per page for the sources: rebuilding the indexes
    * of a million images must not cost two queries per image, nor hold them all in memory.
    */
-  *iterateIndexRows(pageSize = 2000): Generator<IndexRow> {
+  *iterateIndexRows(options: { regions?: boolean; pageSize?: number } = {}): Generator<IndexRow> {
+    const { regions: withRegions = true, pageSize = 2000 } = options;
+    // Region blobs (50 KB per image) are read only for a rebuild that needs them.
     const images = this.db.prepare(
-      'SELECT id, ocr_text, embedding, r.vectors AS regions FROM images LEFT JOIN region_embeddings r ON r.image_id = images.id WHERE id > ? ORDER BY id LIMIT ?',
+      withRegions
+        ? 'SELECT id, ocr_text, embedding, r.vectors AS regions FROM images LEFT JOIN region_embeddings r ON r.image_id = images.id WHERE id > ? ORDER BY id LIMIT ?'
+        : 'SELECT id, ocr_text, embedding, NULL AS regions FROM images WHERE id > ? ORDER BY id LIMIT ?',
     );
     const sources = this.db.prepare('SELECT image_id, file_name, caption FROM sources WHERE image_id BETWEEN ? AND ? ORDER BY image_id, id');
     let after = 0;
