@@ -1,10 +1,13 @@
 /**
  * Exact (SHA-256) and near-duplicate (64-bit perceptual hash) look-up.
  *
- * Written here rather than taken from a library: what is needed is a linear Hamming scan over
- * packed 64-bit hashes, which is a dozen lines; the npm BK-tree / multi-index-hash packages are
- * unmaintained and slower than a scan of two Int32Arrays (int32, so the JIT keeps them out of doubles) at the sizes we hold (1M hashes scan
- * in a few milliseconds).
+ * Written here rather than taken from a library: the npm BK-tree / multi-index-hash packages are
+ * unmaintained. Small collections are scanned (two Int32Arrays, int32 so the JIT keeps them out of
+ * doubles). From {@link HashIndexOptions.multiIndexFrom} hashes on, multi-index hashing (Norouzi
+ * et al.): the hash is cut into four 16-bit chunks, each with its own table; two hashes at most
+ * `maxDistance` apart differ in at most floor(maxDistance / 4) bits in one of the chunks, so only
+ * the table entries that close to the query's chunks are checked. The scan of 1M hashes took
+ * 3-5 ms of a 10 ms search budget (bench/scale.ts).
  */
 
 export interface HashHit {
@@ -34,6 +37,26 @@ export const defaultHashSearchOptions: Required<Omit<HashSearchOptions, 'filter'
   limit: 10,
 };
 
+export interface HashIndexOptions {
+  /**
+   * Hashes from which the chunk tables are used instead of a scan (when maxDistance < 16). Default
+   * 20000: below it the scan takes well under a tenth of a millisecond.
+   */
+  multiIndexFrom?: number;
+}
+
+export const defaultHashIndexOptions: Required<HashIndexOptions> = { multiIndexFrom: 20_000 };
+
+/** 16-bit masks by number of set bits (0-3): the chunk values within that distance of a chunk are value ^ mask. */
+const masksWithin = (() => {
+  const byBits: number[][] = [[], [], [], []];
+  for (let mask = 0; mask < 1 << 16; mask++) {
+    const bits = popcount32(mask);
+    if (bits <= 3) byBits[bits]!.push(mask);
+  }
+  return [0, 1, 2, 3].map((radius) => Int32Array.from(byBits.slice(0, radius + 1).flat()));
+})();
+
 /** Number of differing bits between two 16-hex-digit hashes. */
 export function hammingDistance(a: string, b: string): number {
   return popcount32(parseInt(a.slice(0, 8), 16) ^ parseInt(b.slice(0, 8), 16)) + popcount32(parseInt(a.slice(8), 16) ^ parseInt(b.slice(8), 16));
@@ -57,6 +80,13 @@ export class HashIndex {
   // Several scopes may hold the same bytes, each as its own record.
   private readonly bySha = new Map<string, number[]>();
   private readonly shaOf = new Map<number, string>();
+  private readonly options: Required<HashIndexOptions>;
+  /** Per 16-bit chunk of the hash: chunk value → slots (built when the collection reaches multiIndexFrom). */
+  private chunkTables: Array<Map<number, number[]>> | undefined;
+
+  constructor(options: HashIndexOptions = {}) {
+    this.options = { ...defaultHashIndexOptions, ...options };
+  }
 
   get count(): number {
     return this.size;
@@ -74,6 +104,8 @@ export class HashIndex {
     this.high[slot] = parseInt(entry.phash.slice(0, 8), 16) | 0;
     this.low[slot] = parseInt(entry.phash.slice(8), 16) | 0;
     this.slotOf.set(entry.id, slot);
+    if (this.chunkTables) this.addToTables(slot);
+    else if (this.size >= this.options.multiIndexFrom) this.buildTables();
     const sameBytes = this.bySha.get(entry.sha256);
     if (sameBytes) sameBytes.push(entry.id);
     else this.bySha.set(entry.sha256, [entry.id]);
@@ -85,12 +117,15 @@ export class HashIndex {
     if (slot === undefined) return false;
     // Swap the last entry into the hole so the scan stays dense.
     const last = --this.size;
+    this.removeFromTables(slot);
     if (slot !== last) {
+      this.removeFromTables(last);
       const movedId = this.ids[last]!;
       this.ids[slot] = movedId;
       this.high[slot] = this.high[last]!;
       this.low[slot] = this.low[last]!;
       this.slotOf.set(movedId, slot);
+      if (this.chunkTables) this.addToTables(slot);
     }
     this.slotOf.delete(id);
     const sha = this.shaOf.get(id);
@@ -106,6 +141,7 @@ export class HashIndex {
 
   clear(): void {
     this.size = 0;
+    this.chunkTables = undefined;
     this.slotOf.clear();
     this.bySha.clear();
     this.shaOf.clear();
@@ -120,21 +156,64 @@ export class HashIndex {
     const exactIds = new Set((this.bySha.get(sha256) ?? []).filter((id) => !filter || filter(id)));
     const hits: HashHit[] = [...exactIds].map((id) => ({ id, distance: 0, exact: true }));
     const { high, low } = this;
-    for (let slot = 0; slot < this.size; slot++) {
+    const seen = new Set<number>();
+    const consider = (slot: number) => {
       // Most hashes differ in more bits than maxDistance within their first half already: the
       // second half is skipped for them (the scan of 1M hashes went from 7.8 to ~2 ms at 1M).
       const h = high[slot]! ^ qHigh;
       let distance = bitsIn16[h & 0xffff]! + bitsIn16[h >>> 16]!;
-      if (distance > maxDistance) continue;
+      if (distance > maxDistance) return;
       const l = low[slot]! ^ qLow;
       distance += bitsIn16[l & 0xffff]! + bitsIn16[l >>> 16]!;
-      if (distance > maxDistance) continue;
+      if (distance > maxDistance) return;
       const id = this.ids[slot]!;
-      if (exactIds.has(id) || (filter && !filter(id))) continue;
+      if (exactIds.has(id) || (filter && !filter(id)) || seen.has(id)) return;
+      seen.add(id);
       hits.push({ id, distance, exact: false });
+    };
+    if (this.chunkTables && maxDistance < 16) {
+      const masks = masksWithin[Math.floor(maxDistance / 4)]!;
+      const chunks = [qHigh >>> 16, qHigh & 0xffff, qLow >>> 16, qLow & 0xffff];
+      chunks.forEach((chunk, table) => {
+        const buckets = this.chunkTables![table]!;
+        for (const mask of masks) for (const slot of buckets.get(chunk ^ mask) ?? []) consider(slot);
+      });
+    } else {
+      for (let slot = 0; slot < this.size; slot++) consider(slot);
     }
     hits.sort((a, b) => Number(b.exact) - Number(a.exact) || a.distance - b.distance || a.id - b.id);
     return hits.slice(0, limit);
+  }
+
+  private chunksOf(slot: number): number[] {
+    const high = this.high[slot]!;
+    const low = this.low[slot]!;
+    return [high >>> 16, high & 0xffff, low >>> 16, low & 0xffff];
+  }
+
+  private buildTables(): void {
+    this.chunkTables = [new Map(), new Map(), new Map(), new Map()];
+    for (let slot = 0; slot < this.size; slot++) this.addToTables(slot);
+  }
+
+  private addToTables(slot: number): void {
+    this.chunksOf(slot).forEach((chunk, table) => {
+      const bucket = this.chunkTables![table]!.get(chunk);
+      if (bucket) bucket.push(slot);
+      else this.chunkTables![table]!.set(chunk, [slot]);
+    });
+  }
+
+  private removeFromTables(slot: number): void {
+    if (!this.chunkTables) return;
+    this.chunksOf(slot).forEach((chunk, table) => {
+      const bucket = this.chunkTables![table]!.get(chunk);
+      const at = bucket?.indexOf(slot) ?? -1;
+      if (at < 0) return;
+      bucket![at] = bucket![bucket!.length - 1]!;
+      bucket!.pop();
+      if (bucket!.length === 0) this.chunkTables![table]!.delete(chunk);
+    });
   }
 
   private grow(): void {

@@ -4,6 +4,7 @@ import hnswlib from 'hnswlib-node';
 import { SagasuError } from '../errors.js';
 import { writeFileAtomic, writeWithAtomicRename } from '../store/atomic-file.js';
 import { Pca } from './pca.js';
+import { QuantizedVectors } from './quantized-vectors.js';
 import { dot, l2Norm } from '../embedding/pooling.js';
 
 const { HierarchicalNSW } = hnswlib;
@@ -48,6 +49,13 @@ export interface VectorReduction {
    * drawn vectors, 128-d, recall@10 against exact full search rose from 0.73 to 0.95 with 50 (bench/scale.ts).
    */
   rerank?: number;
+  /**
+   * Where the full vectors for re-ranking come from. `'memory'` (the default): the index keeps an
+   * 8-bit copy of every full vector it is given (see {@link QuantizedVectors}; 1,280 bytes an
+   * image), saved beside its graph. `'store'`: only what `search` is given (`fullVectorsOf`), e.g.
+   * the region index, whose 20 vectors per image would not fit in memory at scale.
+   */
+  rerankFrom?: 'memory' | 'store';
 }
 
 export const defaultRerankCandidates = 100;
@@ -92,6 +100,8 @@ interface VectorIndexMeta {
   reduction?: { dimension: number; whiten: boolean } | null;
   /** Since version 2: the PCA file (named by seq, like the graph) once fitted; null while the graph holds full vectors. */
   pca?: string | null;
+  /** The 8-bit copy of the full vectors (named by seq), when kept in memory (see {@link VectorReduction.rerankFrom}). */
+  fullVectors?: string | null;
 }
 
 /** 2 adds `reduction` and `pca`; version 1 snapshots (full vectors) still load. */
@@ -110,6 +120,8 @@ export class VectorIndex {
   private hnsw: Hnsw;
   private readonly live = new Set<number>();
   private projection: Pca | undefined;
+  /** Full vectors for re-ranking, when a reduced index keeps them in memory (made with the PCA: see {@link QuantizedVectors}). */
+  private fullCopy: QuantizedVectors | undefined;
   /** The store change sequence this index includes. */
   seq = 0;
 
@@ -128,8 +140,12 @@ export class VectorIndex {
       if (reduction.rerank !== undefined && !(Number.isInteger(reduction.rerank) && reduction.rerank >= 1)) {
         throw new SagasuError('INVALID_OPTION', `option "reduction.rerank" must be a positive integer (got ${reduction.rerank})`);
       }
+      if (reduction.rerankFrom !== undefined && reduction.rerankFrom !== 'memory' && reduction.rerankFrom !== 'store') {
+        throw new SagasuError('INVALID_OPTION', `option "reduction.rerankFrom" must be "memory" or "store" (got ${String(reduction.rerankFrom)})`);
+      }
       if (reduction.pca) this.projection = checkedPca(reduction.pca, dimension, reduction);
     }
+    this.fullCopy = this.newFullCopy();
     this.hnsw = this.create(this.options.initialCapacity);
   }
 
@@ -175,8 +191,13 @@ export class VectorIndex {
     // replaceDeleted reuses the slot of a deleted point, so deletes do not grow the file forever.
     this.hnsw.addPoint(this.toStored(vector), id, true);
     this.live.add(id);
+    this.fullCopy?.add(id, vector);
     const reduction = this.options.reduction;
     if (reduction && !this.projection && this.live.size >= reduction.fitAfter) this.fitReduction();
+  }
+
+  private newFullCopy(): QuantizedVectors | undefined {
+    return this.projection && (this.options.reduction?.rerankFrom ?? 'memory') === 'memory' ? new QuantizedVectors(this.projection) : undefined;
   }
 
   private toStored(vector: Float32Array): number[] {
@@ -194,6 +215,8 @@ export class VectorIndex {
     this.projection = reduction.pca ?? Pca.fit(full, { dimension: reduction.dimension, whiten: reduction.whiten ?? false });
     this.hnsw = this.create(Math.max(this.options.initialCapacity, this.hnsw.getMaxElements()));
     ids.forEach((id, i) => this.hnsw.addPoint(Array.from(this.projection!.project(full[i]!)), id, true));
+    this.fullCopy = this.newFullCopy();
+    ids.forEach((id, i) => this.fullCopy?.add(id, full[i]!));
   }
 
   remove(id: number): boolean {
@@ -203,6 +226,7 @@ export class VectorIndex {
     this.hnsw.addPoint(new Array<number>(this.storedDimension).fill(0), id);
     this.hnsw.markDelete(id);
     this.live.delete(id);
+    this.fullCopy?.remove(id);
     return true;
   }
 
@@ -211,34 +235,61 @@ export class VectorIndex {
     this.projection = this.options.reduction?.pca;
     this.hnsw = this.create(this.options.initialCapacity);
     this.live.clear();
+    this.fullCopy = this.newFullCopy();
     this.seq = 0;
   }
 
   /**
-   * The k nearest ids by cosine. On a reduced index, `fullVectorsOf` (the stored full vectors of
-   * some ids) lets it re-score its first {@link VectorReduction.rerank} candidates on the full vectors:
-   * the projection loses ranking precision that the graph cannot give back.
+   * The k nearest ids by cosine. A reduced index re-scores its first {@link VectorReduction.rerank}
+   * candidates on the full vectors (the projection loses ranking precision that the graph cannot
+   * give back): from its in-memory copy, and for ids the copy lacks, from `fullVectorsOf` (the
+   * stored full vectors of some ids).
    */
   search(vector: Float32Array, k: number, filter?: (id: number) => boolean, fullVectorsOf?: (ids: number[]) => Map<number, Float32Array>): VectorHit[] {
     if (vector.length !== this.dimension) {
       throw new SagasuError('MODEL_MISMATCH', `a ${vector.length}-d query cannot search a ${this.dimension}-d index`);
     }
-    const rerank = this.projection && fullVectorsOf ? Math.max(k, this.options.reduction?.rerank ?? defaultRerankCandidates) : 0;
+    const rerank = this.projection && (this.fullCopy || fullVectorsOf) ? Math.max(k, this.options.reduction?.rerank ?? defaultRerankCandidates) : 0;
     const n = Math.min(Math.max(k, rerank), this.live.size);
     if (n <= 0) return [];
     this.hnsw.setEf(Math.max(this.efSearch, n));
     const { neighbors, distances } = this.hnsw.searchKnn(this.toStored(vector), n, filter);
     const hits = neighbors.map((id, i) => ({ id, similarity: 1 - distances[i]! }));
     if (!rerank) return hits;
-    const queryNorm = l2Norm(vector);
-    const fullVectors = fullVectorsOf!(neighbors);
+    const similarities = this.fullCopy?.similarities(vector, neighbors) ?? new Map<number, number>();
+    const missing = neighbors.filter((id) => !similarities.has(id));
+    if (missing.length > 0 && fullVectorsOf) {
+      const queryNorm = l2Norm(vector);
+      const fullVectors = fullVectorsOf(missing);
+      for (const id of missing) {
+        const full = fullVectors.get(id);
+        if (full && full.length === vector.length) similarities.set(id, dot(vector, full) / (queryNorm * l2Norm(full) || 1));
+      }
+    }
     return hits
-      .map((hit) => {
-        const full = fullVectors.get(hit.id);
-        return full && full.length === vector.length ? { id: hit.id, similarity: dot(vector, full) / (queryNorm * l2Norm(full) || 1) } : hit;
-      })
+      .map((hit) => ({ id: hit.id, similarity: similarities.get(hit.id) ?? hit.similarity }))
       .sort((a, b) => b.similarity - a.similarity || a.id - b.id)
       .slice(0, k);
+  }
+
+  /**
+   * Live ids whose full vector the in-memory copy lacks (a snapshot saved before the copy
+   * existed, or whose copy was lost): {@link restoreFullVector} fills them from the store.
+   */
+  idsWithoutFullVector(): number[] {
+    const copy = this.fullCopy;
+    if (!copy || copy.count === this.live.size) return [];
+    return [...this.live].filter((id) => !copy.has(id));
+  }
+
+  /** Puts an id's full vector back into the in-memory copy (see {@link idsWithoutFullVector}). */
+  restoreFullVector(id: number, vector: Float32Array): void {
+    if (this.fullCopy && this.live.has(id)) this.fullCopy.add(id, vector);
+  }
+
+  /** Vectors and bytes of the in-memory copy of full vectors (0 when there is none). */
+  get fullCopyBytes(): number {
+    return this.fullCopy?.bytes ?? 0;
   }
 
   /** The efSearch in effect now (see {@link VectorIndexOptions.efSearch}). */
@@ -263,6 +314,8 @@ export class VectorIndex {
     writeWithAtomicRename(join(dirname(base), graph), (temporary) => this.hnsw.writeIndexSync(temporary));
     const pca = this.projection ? `${basename(base)}.${this.seq}.pca` : null;
     if (pca) writeFileAtomic(join(dirname(base), pca), this.projection!.toBuffer());
+    const fullVectors = this.fullCopy ? `${basename(base)}.${this.seq}.q8` : null;
+    if (fullVectors) this.fullCopy!.save(join(dirname(base), fullVectors));
     const reduction = this.options.reduction;
     const meta: VectorIndexMeta = {
       graph,
@@ -275,10 +328,11 @@ export class VectorIndex {
       efConstruction: this.options.efConstruction,
       reduction: reduction ? { dimension: reduction.dimension, whiten: reduction.whiten ?? false } : null,
       pca,
+      fullVectors,
     };
     writeFileAtomic(`${base}.json`, JSON.stringify(meta));
-    for (const previous of [before?.graph, before?.pca]) {
-      if (previous && previous !== graph && previous !== pca) rmSync(join(dirname(base), previous), { force: true });
+    for (const previous of [before?.graph, before?.pca, before?.fullVectors]) {
+      if (previous && previous !== graph && previous !== pca && previous !== fullVectors) rmSync(join(dirname(base), previous), { force: true });
     }
   }
 
@@ -314,13 +368,19 @@ export class VectorIndex {
       return undefined;
     }
     for (const id of meta.ids) index.live.add(id);
+    // Missing or damaged, the copy is filled again from the store (see idsWithoutFullVector).
+    index.fullCopy = index.newFullCopy();
+    if (index.fullCopy && meta.fullVectors) {
+      const copy = QuantizedVectors.load(join(dirname(base), meta.fullVectors), index.projection!);
+      if (copy && copy.count === index.live.size && meta.ids.every((id) => copy.has(id))) index.fullCopy = copy;
+    }
     index.seq = meta.seq;
     return index;
   }
 
   static remove(base: string): void {
     const meta = readMeta(base);
-    for (const file of [meta?.graph, meta?.pca]) if (file) rmSync(join(dirname(base), file), { force: true });
+    for (const file of [meta?.graph, meta?.pca, meta?.fullVectors]) if (file) rmSync(join(dirname(base), file), { force: true });
     rmSync(`${base}.json`, { force: true });
   }
 }

@@ -10,6 +10,12 @@
  */
 import { Float16Array, getFloat16 } from '@petamoriken/float16';
 
+/** Half-float bit patterns of `values`. */
+export function toFloat16Bits(values: ArrayLike<number>): Uint16Array {
+  const half = new Float16Array(values);
+  return new Uint16Array(half.buffer, half.byteOffset, half.length);
+}
+
 /** Half-float bytes of `values` (little-endian, as SQLite stores the blob). */
 export function encodeFloat16(values: Float32Array): Buffer {
   const half = new Float16Array(values);
@@ -18,7 +24,8 @@ export function encodeFloat16(values: Float32Array): Buffer {
 
 let table: Float32Array | undefined;
 
-function decodingTable(): Float32Array {
+/** The float of every 16-bit half-float pattern (filled once, 256 KiB): decoding is one look-up per value. */
+export function decodingTable(): Float32Array {
   if (!table) {
     table = new Float32Array(65_536);
     const view = new DataView(new ArrayBuffer(2));

@@ -8,6 +8,7 @@ import { defaultRegionOptions, regionBoxes, regionFraction } from '../../src/emb
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { VectorIndex } from '../../src/indexes/vector-index.js';
 import type { DecodedImage, OcrEngine } from '../../src/types.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
@@ -314,6 +315,31 @@ describe('Sagasu.open with a vector reduction', () => {
     assert.deepEqual(warnings, []);
     assert.equal((await again.search({ image: await blocksPng(3, 68, 48) }, { sources: ['visual'], verify: false })).hits[0]?.path, join(dir, 'gallery', 'nested', 'c.png'));
     await again.close();
+  });
+
+  it('fills the copy of the full vectors from the store when the snapshot has none, without a rebuild', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const first = await open(join(dir, 'data'), { vectorIndex: { reduction } });
+    await first.indexPaths([join(dir, 'gallery')]);
+    await first.close();
+    const copies = () => readdirSync(join(dir, 'data')).filter((file) => file.startsWith('vector-index') && file.endsWith('.q8'));
+    assert.equal(copies().length, 1);
+    rmSync(join(dir, 'data', copies()[0]!));
+    const warnings: string[] = [];
+    const again = await open(join(dir, 'data'), { logger: { info: () => {}, warn: (message) => warnings.push(message) } });
+    assert.deepEqual(warnings, []);
+    const prepared = await again.prepareQuery(await blocksPng(2, 60, 50));
+    const result = await again.search({ prepared: { ...prepared, mirroredEmbedding: undefined, contentEmbedding: undefined } }, { sources: ['visual'], verify: false });
+    for (const hit of result.hits) {
+      const full = again.store.embeddingsOf([hit.imageId]).get(hit.imageId)!;
+      const cosine = full.reduce((sum, value, i) => sum + value * prepared.embedding[i]!, 0);
+      assert.equal(hit.reasons.visual!.detail!.similarity, Math.round(cosine * 10_000) / 10_000);
+    }
+    await again.close();
+    assert.equal(copies().length, 1);
+    const saved = VectorIndex.load(join(dir, 'data', 'vector-index'), 'test-thumbnail-8x8', 64, { reduction })!;
+    assert.deepEqual([saved.count, saved.idsWithoutFullVector()], [3, []]);
   });
 
   it('goes back to full vectors when given null, and records that too', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HashIndex, hammingDistance } from '../../src/indexes/hash-index.js';
+import { seededRandom } from '../../src/random.js';
 
 const sha = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -61,5 +62,65 @@ describe('HashIndex.search', () => {
     for (let id = 1; id <= 3000; id++) index.add({ id, sha256: sha(id), phash: id.toString(16).padStart(16, '0') });
     assert.equal(index.count, 3000);
     assert.deepEqual(index.search(sha(2999), (2999).toString(16).padStart(16, '0'), { maxDistance: 0 }), [{ id: 2999, distance: 0, exact: true }]);
+  });
+});
+
+describe('HashIndex.search with chunk tables (multi-index hashing)', () => {
+  /** Hashes in clusters (a few bits flipped from a centre), as near duplicates are. */
+  const hashes = (count: number, seed: number) => {
+    const random = seededRandom(seed);
+    const word = () => Math.floor(random() * 2 ** 32);
+    const centres = Array.from({ length: 20 }, () => [word(), word()] as const);
+    return Array.from({ length: count }, () => {
+      let [high, low] = centres[Math.floor(random() * centres.length)]!;
+      const flips = Math.floor(random() * 14);
+      for (let f = 0; f < flips; f++) {
+        const bit = Math.floor(random() * 64);
+        if (bit < 32) high = (high ^ (1 << bit)) >>> 0;
+        else low = (low ^ (1 << (bit - 32))) >>> 0;
+      }
+      return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0');
+    });
+  };
+
+  it('finds exactly what a scan finds, at every distance, through adds, replacements and removals', () => {
+    const all = hashes(640, 3);
+    const list = all.slice(0, 600);
+    const tables = new HashIndex({ multiIndexFrom: 100 });
+    const scan = new HashIndex({ multiIndexFrom: Infinity });
+    const random = seededRandom(9);
+    list.forEach((phash, i) => {
+      for (const index of [tables, scan]) index.add({ id: i + 1, sha256: sha(i + 1), phash });
+      if (i > 150 && random() < 0.2) {
+        const id = 1 + Math.floor(random() * i);
+        for (const index of [tables, scan]) index.remove(id);
+      }
+      if (i > 150 && random() < 0.1) {
+        const id = 1 + Math.floor(random() * i);
+        for (const index of [tables, scan]) index.add({ id, sha256: sha(id), phash: list[(id * 7) % list.length]! });
+      }
+    });
+    assert.equal(tables.count, scan.count);
+    let found = 0;
+    for (const query of all.slice(600)) {
+      for (const maxDistance of [0, 3, 4, 7, 10, 15, 20]) {
+        const expected = scan.search(sha(0), query, { maxDistance, limit: 1000 });
+        assert.deepEqual(tables.search(sha(0), query, { maxDistance, limit: 1000 }), expected);
+        found += expected.length;
+      }
+    }
+    assert.ok(found > 1000, `only ${found} hits: the comparison says little`);
+  });
+
+  it('keeps working after clear, from an empty index', () => {
+    const index = new HashIndex({ multiIndexFrom: 2 });
+    for (let id = 1; id <= 3; id++) index.add({ id, sha256: sha(id), phash: '000000000000000' + id });
+    index.clear();
+    index.add({ id: 9, sha256: sha(9), phash: '0000000000000001' });
+    index.add({ id: 8, sha256: sha(8), phash: '0000000000000003' });
+    assert.deepEqual(index.search(sha(0), '0000000000000000', { maxDistance: 3 }), [
+      { id: 9, distance: 1, exact: false },
+      { id: 8, distance: 2, exact: false },
+    ]);
   });
 });

@@ -38,6 +38,15 @@ describe('TextIndex.search', () => {
     assert.equal(sampleIndex().search('BAKFRY')[0]?.id, 2);
   });
 
+  it('matches numbers exactly: one digit away is another page', () => {
+    const index = sampleIndex();
+    index.add({ id: 4, text: 'CHAPTER 10452', names: '' });
+    index.add({ id: 5, text: 'ORDER AB1234', names: '' });
+    assert.deepEqual(index.search('10453').map((hit) => hit.id), []);
+    assert.deepEqual(index.search('10452').map((hit) => hit.id), [4]);
+    assert.deepEqual(index.search('AB1235').map((hit) => hit.id), []);
+  });
+
   it('ranks the document sharing more words first', () => {
     const hits = sampleIndex().search('midnight lighthouse bakery');
     assert.deepEqual(hits.map((hit) => hit.id), [2, 1]);

@@ -191,13 +191,28 @@ describe('VectorIndex.search on a reduced index with full vectors', () => {
       assert.ok(Math.abs(hits[0]!.similarity - 1) < 1e-5);
     }
     // Without the full vectors the reduced similarities cannot tell a group's members apart.
-    const reducedOnly = index.search(vectorOf(7), 5);
+    const fromStore = new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerankFrom: 'store' } });
+    for (const id of ids) fromStore.add(id, vectorOf(id));
+    const reducedOnly = fromStore.search(vectorOf(7), 5);
     assert.deepEqual(new Set(reducedOnly.map((hit) => hit.id)), new Set([5, 6, 7, 8, 9]));
     assert.ok(reducedOnly.every((hit) => hit.similarity > 0.999));
   });
 
+  it('re-scores on its in-memory copy of the full vectors when given none', () => {
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20 } });
+    for (const id of ids) index.add(id, vectorOf(id));
+    for (const id of [2, 7, 13, 16]) {
+      const hits = index.search(vectorOf(id), 5, undefined, () => assert.fail('the store is not read when the copy holds every candidate'));
+      assert.deepEqual(hits.map((hit) => hit.id), exactOrder(vectorOf(id), 5));
+      assert.ok(Math.abs(hits[0]!.similarity - 1) < 1e-5);
+    }
+    // A removed id leaves the copy with the graph.
+    index.remove(7);
+    assert.deepEqual(index.search(vectorOf(7), 4).map((hit) => hit.id), exactOrder(vectorOf(7), 5).filter((id) => id !== 7));
+  });
+
   it('keeps the reduced score of a candidate whose full vector is missing, and refuses a bad rerank setting', () => {
-    const index = new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerank: 20 } });
+    const index = new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerank: 20, rerankFrom: 'store' } });
     for (const id of ids) index.add(id, vectorOf(id));
     const hits = index.search(vectorOf(7), 5, undefined, (wanted) => new Map(wanted.filter((candidate) => candidate !== 7).map((candidate) => [candidate, full.get(candidate)!])));
     assert.equal(hits.length, 5);
@@ -205,6 +220,10 @@ describe('VectorIndex.search on a reduced index with full vectors', () => {
     assert.throws(
       () => new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerank: 0 } }),
       (error: unknown) => error instanceof SagasuError && error.message === 'sagasu: option "reduction.rerank" must be a positive integer (got 0)',
+    );
+    assert.throws(
+      () => new VectorIndex('m', 6, { reduction: { dimension: 2, fitAfter: 20, rerankFrom: 'disk' as 'store' } }),
+      (error: unknown) => error instanceof SagasuError && error.message === 'sagasu: option "reduction.rerankFrom" must be "memory" or "store" (got disk)',
     );
   });
 });
@@ -223,11 +242,12 @@ describe('VectorIndex.save and load with reduction', () => {
     index.save(join(dir, 'vectors'));
     index.seq = 4;
     index.save(join(dir, 'vectors'));
-    assert.deepEqual(readdirSync(dir).sort(), ['vectors.4.hnsw', 'vectors.4.pca', 'vectors.json']);
+    assert.deepEqual(readdirSync(dir).sort(), ['vectors.4.hnsw', 'vectors.4.pca', 'vectors.4.q8', 'vectors.json']);
     const loaded = VectorIndex.load(join(dir, 'vectors'), 'm', 6, { reduction: { dimension: 4, fitAfter: 20 } })!;
     assert.equal(loaded.storedDimension, 4);
     assert.deepEqual(loaded.pca!.toBuffer(), index.pca!.toBuffer());
     for (let id = 1; id <= 40; id += 7) assert.deepEqual(neighbours(loaded, id), neighbours(index, id));
+    assert.deepEqual(loaded.idsWithoutFullVector(), []);
     VectorIndex.remove(join(dir, 'vectors'));
     assert.deepEqual(readdirSync(dir), []);
   });
@@ -244,6 +264,20 @@ describe('VectorIndex.save and load with reduction', () => {
     assert.equal(loaded.storedDimension, 4);
     assert.equal(loaded.pca!.samples, 20);
     assert.deepEqual(neighbours(loaded, 3), neighbours(build(), 3));
+  });
+
+  it('loads without the copy of the full vectors when its file is missing or damaged, and takes them back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const index = build();
+    index.save(join(dir, 'vectors'));
+    writeFileSync(join(dir, 'vectors.0.q8'), 'damaged');
+    const loaded = VectorIndex.load(join(dir, 'vectors'), 'm', 6, { reduction: { dimension: 4, fitAfter: 20 } })!;
+    assert.equal(loaded.count, 40);
+    assert.deepEqual(loaded.idsWithoutFullVector(), Array.from({ length: 40 }, (_, i) => i + 1));
+    for (const id of loaded.idsWithoutFullVector()) loaded.restoreFullVector(id, inSpan(id));
+    loaded.restoreFullVector(99, inSpan(99)); // not in the graph: ignored
+    assert.deepEqual(loaded.idsWithoutFullVector(), []);
+    assert.deepEqual(loaded.search(inSpan(9), 5), index.search(inSpan(9), 5));
   });
 
   it('returns undefined (rebuild from the store) when the reduction setting differs from the snapshot', () => {
