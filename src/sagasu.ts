@@ -890,7 +890,7 @@ export class Sagasu {
       calibration ? calibratedConfidence(calibration, fused, index, queryTerms) : heuristicConfidence({ reasons: fused[index]!.reasons, queryTerms });
     for (const [index, hit] of fused.entries()) {
       if (hits.length >= k) break;
-      const image = this.store.getImage(hit.id);
+      const image = this.store.getImageText(hit.id);
       if (!image) continue; // removed since the index was read
       const sources = this.store.sourcesOf(hit.id).filter((source) => !options.filterSource || options.filterSource(source));
       if (sources.length === 0) continue;

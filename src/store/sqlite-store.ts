@@ -226,6 +226,7 @@ export class SqliteStore {
     this.statements = {
       imageBySha: prepare('SELECT * FROM images WHERE scope = ? AND sha256 = ?'),
       imageById: prepare('SELECT * FROM images WHERE id = ?'),
+      imageTextById: prepare('SELECT id, ocr_text, ocr_lines, ocr_regions FROM images WHERE id = ?'),
       embeddingsByIds: prepare('SELECT id, embedding FROM images WHERE id IN (SELECT value FROM json_each(?))'),
       changeCount: prepare('SELECT COUNT(*) AS n FROM changes WHERE seq > ?'),
       insertImage: prepare(`INSERT INTO images (scope, sha256, phash, width, height, format, bytes, ocr_text, ocr_lines,
@@ -356,6 +357,15 @@ export class SqliteStore {
   getImage(id: number): ImageRecord | undefined {
     const row = this.statements.imageById!.get(id) as ImageRow | undefined;
     return row && toImage(row);
+  }
+
+  /**
+   * An image's OCR text and lines, without its vector: what a search result shows. The columns
+   * come before the embedding in the row, so its overflow pages (5 KB) are not read.
+   */
+  getImageText(id: number): Pick<ImageRecord, 'id' | 'ocrText' | 'ocrLines' | 'ocrRegions'> | undefined {
+    const row = this.statements.imageTextById!.get(id) as Pick<ImageRow, 'id' | 'ocr_text' | 'ocr_lines' | 'ocr_regions'> | undefined;
+    return row && { id: row.id, ocrText: row.ocr_text, ocrLines: JSON.parse(row.ocr_lines) as OcrLine[], ocrRegions: JSON.parse(row.ocr_regions) as OcrRegion[] };
   }
 
   findSource(scope: string, key: string): SourceRecord | undefined {

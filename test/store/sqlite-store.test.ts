@@ -59,6 +59,8 @@ describe('SqliteStore images and sources', () => {
     assert.deepEqual([...got.embedding], [...Float32Array.from([0.6, 0.8, 0])]);
     assert.deepEqual(got.ocrLines, image('a').ocrLines);
     assert.deepEqual(got.ocrRegions, image('a').ocrRegions);
+    assert.deepEqual(store.getImageText(id), { id, ocrText: got.ocrText, ocrLines: got.ocrLines, ocrRegions: got.ocrRegions });
+    assert.equal(store.getImageText(id + 1), undefined);
     assert.equal(store.findImageBySha('local', 'a')?.id, id);
     assert.equal(store.findImageBySha('other', 'a'), undefined);
     const [source] = store.sourcesOf(id);
