@@ -81,8 +81,12 @@ export class HashIndex {
   private readonly bySha = new Map<string, number[]>();
   private readonly shaOf = new Map<number, string>();
   private readonly options: Required<HashIndexOptions>;
-  /** Per 16-bit chunk of the hash: chunk value → slots (built when the collection reaches multiIndexFrom). */
-  private chunkTables: Array<Map<number, number[]>> | undefined;
+  /**
+   * Per 16-bit chunk of the hash, the slots with each chunk value as linked lists in typed arrays
+   * (first slot of a value, next slot after a slot; -1 ends a list): no per-bucket JS objects for
+   * the garbage collector to trace at 1M hashes. Built when the collection reaches multiIndexFrom.
+   */
+  private chunkTables: Array<{ first: Int32Array; next: Int32Array }> | undefined;
 
   constructor(options: HashIndexOptions = {}) {
     this.options = { ...defaultHashIndexOptions, ...options };
@@ -175,8 +179,8 @@ export class HashIndex {
       const masks = masksWithin[Math.floor(maxDistance / 4)]!;
       const chunks = [qHigh >>> 16, qHigh & 0xffff, qLow >>> 16, qLow & 0xffff];
       chunks.forEach((chunk, table) => {
-        const buckets = this.chunkTables![table]!;
-        for (const mask of masks) for (const slot of buckets.get(chunk ^ mask) ?? []) consider(slot);
+        const { first, next } = this.chunkTables![table]!;
+        for (const mask of masks) for (let slot = first[chunk ^ mask]!; slot !== -1; slot = next[slot]!) consider(slot);
       });
     } else {
       for (let slot = 0; slot < this.size; slot++) consider(slot);
@@ -192,27 +196,30 @@ export class HashIndex {
   }
 
   private buildTables(): void {
-    this.chunkTables = [new Map(), new Map(), new Map(), new Map()];
+    this.chunkTables = Array.from({ length: 4 }, () => ({ first: new Int32Array(1 << 16).fill(-1), next: new Int32Array(this.ids.length).fill(-1) }));
     for (let slot = 0; slot < this.size; slot++) this.addToTables(slot);
   }
 
   private addToTables(slot: number): void {
     this.chunksOf(slot).forEach((chunk, table) => {
-      const bucket = this.chunkTables![table]!.get(chunk);
-      if (bucket) bucket.push(slot);
-      else this.chunkTables![table]!.set(chunk, [slot]);
+      const { first, next } = this.chunkTables![table]!;
+      next[slot] = first[chunk]!;
+      first[chunk] = slot;
     });
   }
 
   private removeFromTables(slot: number): void {
     if (!this.chunkTables) return;
     this.chunksOf(slot).forEach((chunk, table) => {
-      const bucket = this.chunkTables![table]!.get(chunk);
-      const at = bucket?.indexOf(slot) ?? -1;
-      if (at < 0) return;
-      bucket![at] = bucket![bucket!.length - 1]!;
-      bucket!.pop();
-      if (bucket!.length === 0) this.chunkTables![table]!.delete(chunk);
+      const { first, next } = this.chunkTables![table]!;
+      if (first[chunk] === slot) {
+        first[chunk] = next[slot]!;
+      } else {
+        let before = first[chunk]!;
+        while (before !== -1 && next[before] !== slot) before = next[before]!;
+        if (before !== -1) next[before] = next[slot]!;
+      }
+      next[slot] = -1;
     });
   }
 
@@ -227,5 +234,10 @@ export class HashIndex {
     this.ids = ids;
     this.high = high;
     this.low = low;
+    for (const table of this.chunkTables ?? []) {
+      const next = new Int32Array(capacity).fill(-1);
+      next.set(table.next);
+      table.next = next;
+    }
   }
 }

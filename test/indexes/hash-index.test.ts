@@ -83,9 +83,10 @@ describe('HashIndex.search with chunk tables (multi-index hashing)', () => {
     });
   };
 
-  it('finds exactly what a scan finds, at every distance, through adds, replacements and removals', () => {
-    const all = hashes(640, 3);
-    const list = all.slice(0, 600);
+  it('finds exactly what a scan finds, at every distance, through adds, replacements, removals and growth', () => {
+    // 1,300 hashes: the tables are built at 100 and carried through the growth past 1,024 slots.
+    const all = hashes(1340, 3);
+    const list = all.slice(0, 1300);
     const tables = new HashIndex({ multiIndexFrom: 100 });
     const scan = new HashIndex({ multiIndexFrom: Infinity });
     const random = seededRandom(9);
@@ -102,7 +103,7 @@ describe('HashIndex.search with chunk tables (multi-index hashing)', () => {
     });
     assert.equal(tables.count, scan.count);
     let found = 0;
-    for (const query of all.slice(600)) {
+    for (const query of all.slice(1300)) {
       for (const maxDistance of [0, 3, 4, 7, 10, 15, 20]) {
         const expected = scan.search(sha(0), query, { maxDistance, limit: 1000 });
         assert.deepEqual(tables.search(sha(0), query, { maxDistance, limit: 1000 }), expected);
