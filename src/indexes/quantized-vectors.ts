@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { SagasuError } from '../errors.js';
 import { writeWithAtomicRename } from '../store/atomic-file.js';
 import { decodingTable, toFloat16Bits } from '../store/float16.js';
+import { IntMap } from './int-map.js';
 import type { Pca } from './pca.js';
 
 /**
@@ -31,9 +32,11 @@ export interface QuantizedVectorsOptions {
   samples?: number;
   /** Vectors per storage block (blocks are never copied as the collection grows). Default 16384. */
   blockRows?: number;
+  /** Vectors expected (room reserved in the id table). Default 16. */
+  expected?: number;
 }
 
-export const defaultQuantizedVectorsOptions: Required<QuantizedVectorsOptions> = { samples: 1000, blockRows: 16_384 };
+export const defaultQuantizedVectorsOptions: Required<QuantizedVectorsOptions> = { samples: 1000, blockRows: 16_384, expected: 16 };
 
 /** Residual steps span this many standard deviations each side of zero. */
 const residualSpread = 6;
@@ -62,7 +65,7 @@ export class QuantizedVectors {
   /** Norm of each slot's decoded vector: cosine needs it, and decoding shifts it slightly from 1. */
   private norms: Float32Array[] = [];
   private idOfSlot: number[] = [];
-  private readonly slotOf = new Map<number, number>();
+  private readonly slotOf: IntMap;
   private readonly freeSlots: number[] = [];
 
   constructor(pca: Pca, options: QuantizedVectorsOptions = {}) {
@@ -71,6 +74,7 @@ export class QuantizedVectors {
     this.basis = pca.components;
     this.components = pca.componentCount;
     this.options = { ...defaultQuantizedVectorsOptions, ...options };
+    this.slotOf = new IntMap(this.options.expected);
   }
 
   get count(): number {
@@ -340,7 +344,7 @@ export class QuantizedVectors {
       const lead = read(Buffer.alloc(8));
       if (lead.toString('latin1', 0, 4) !== magic) return undefined;
       const header = JSON.parse(read(Buffer.alloc(lead.readUInt32LE(4))).toString('utf8')) as Header;
-      const copy = new QuantizedVectors(pca, options);
+      const copy = new QuantizedVectors(pca, { ...options, expected: header.rows });
       if (header.version !== formatVersion || header.dimension !== copy.dimension || header.components !== copy.components) return undefined;
       const d = copy.dimension;
       const c = copy.components;
@@ -360,10 +364,8 @@ export class QuantizedVectors {
       copy.norms = copy.norms.map((view) => new Float32Array(view.buffer));
       copy.coordinates = copy.coordinates.map((view) => new Uint16Array(view.buffer));
       copy.codes = copy.codes.map((view) => new Int8Array(view.buffer));
-      ids.forEach((id, slot) => {
-        copy.idOfSlot.push(id);
-        copy.slotOf.set(id, slot);
-      });
+      copy.idOfSlot = Array.from(ids);
+      ids.forEach((id, slot) => copy.slotOf.set(id, slot));
       return copy;
     } catch {
       return undefined; // damaged: the caller fills the copy again from the store
