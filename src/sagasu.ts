@@ -475,7 +475,7 @@ export class Sagasu {
         return true;
       }),
     );
-    // A reduced vector index keeps an 8-bit copy of the full vectors for re-ranking: a snapshot
+    // A reduced vector index keeps a compressed copy of the full vectors for re-ranking: a snapshot
     // saved without it (or with a damaged one) is completed from the store, without a rebuild.
     const withoutFullVector = this.vectorIndex.idsWithoutFullVector();
     for (let from = 0; from < withoutFullVector.length; from += 1000) {
@@ -1066,7 +1066,7 @@ function resolveRegionOptions(option: SagasuOptions['regionVectors']): RegionOpt
  * full vectors, as `--reduce-vectors` does for whole images: 0.5 KB per region in memory instead of 5.
  */
 function regionReduction(dimension: number): VectorReduction | null {
-  // Re-ranked on the store's half floats: an 8-bit copy of 20 vectors per image would not fit in memory at scale.
+  // Re-ranked on the store's half floats: a compressed copy of 20 vectors per image (~30 KB) would not fit in memory at scale.
   return dimension > 128 ? { dimension: 128, fitAfter: defaultReductionFitAfter, rerankFrom: 'store' } : null;
 }
 

@@ -50,8 +50,9 @@ export interface VectorReduction {
    */
   rerank?: number;
   /**
-   * Where the full vectors for re-ranking come from. `'memory'` (the default): the index keeps an
-   * 8-bit copy of every full vector it is given (see {@link QuantizedVectors}; 1,280 bytes an
+   * Where the full vectors for re-ranking come from. `'memory'` (the default): once its PCA is in
+   * use, the index keeps a compressed copy of every full vector it is given (see
+   * {@link QuantizedVectors}: PCA coordinates as half floats and the residual in 8 bits, ~1.5 KB an
    * image), saved beside its graph. `'store'`: only what `search` is given (`fullVectorsOf`), e.g.
    * the region index, whose 20 vectors per image would not fit in memory at scale.
    */
@@ -100,7 +101,7 @@ interface VectorIndexMeta {
   reduction?: { dimension: number; whiten: boolean } | null;
   /** Since version 2: the PCA file (named by seq, like the graph) once fitted; null while the graph holds full vectors. */
   pca?: string | null;
-  /** The 8-bit copy of the full vectors (named by seq), when kept in memory (see {@link VectorReduction.rerankFrom}). */
+  /** The compressed copy of the full vectors (named by seq), when kept in memory (see {@link VectorReduction.rerankFrom}). */
   fullVectors?: string | null;
 }
 
@@ -285,11 +286,6 @@ export class VectorIndex {
   /** Puts an id's full vector back into the in-memory copy (see {@link idsWithoutFullVector}). */
   restoreFullVector(id: number, vector: Float32Array): void {
     if (this.fullCopy && this.live.has(id)) this.fullCopy.add(id, vector);
-  }
-
-  /** Vectors and bytes of the in-memory copy of full vectors (0 when there is none). */
-  get fullCopyBytes(): number {
-    return this.fullCopy?.bytes ?? 0;
   }
 
   /** The efSearch in effect now (see {@link VectorIndexOptions.efSearch}). */
