@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     // One open and close first: snapshots written by an earlier build are brought up to date
     // (e.g. the copy of the full vectors added later), so the measured opens load, not convert.
     const start = performance.now();
-    const embedder: Embedder = { modelId: 'bench-vectors', dimension: 1280, embed: () => Promise.reject(new Error('not used')), close: async () => {} };
+    const embedder = vectorsOnlyEmbedder('bench-vectors', 1280);
     const reduction = meta.reduction ? { reduction: { ...meta.reduction, fitAfter: 1 } } : {};
     await (await Sagasu.open({ dataDir: dir, ocr: false, embedder, vectorIndex: reduction })).close();
     console.log(`engine: opened and closed once with this build (snapshots up to date) in ${seconds(start).toFixed(1)} s`);
@@ -559,7 +559,7 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth
   mkdirSync(dataDir, { recursive: true });
   const modelId = 'bench-vectors';
   const dimension = vectors.d;
-  const embedder: Embedder = { modelId, dimension, embed: () => Promise.reject(new Error('not used')), close: async () => {} };
+  const embedder = vectorsOnlyEmbedder(modelId, dimension);
   const vectorIndex = reduction ? { reduction: { dimension: reduction.dimension, whiten: reduction.whiten, fitAfter: 1, pca: reduction.pca } } : {};
   let start = performance.now();
   const store = SqliteStore.open(join(dataDir, 'sagasu.db'), { modelId, dimension });
@@ -598,6 +598,11 @@ async function engineAtScale(vectors: Matrix, queries: Float32Array[], fullTruth
 }
 
 const regionsPerImage = Number(values.regions);
+
+/** The engine's embedder in these runs: the vectors are given, never computed from pixels. */
+function vectorsOnlyEmbedder(modelId: string, dimension: number): Embedder {
+  return { modelId, dimension, embed: () => Promise.reject(new Error('not used')), close: async () => {} };
+}
 
 /** Region vectors of row i: 3/4 of its vector plus 1/4 of another row's, normalised (see --regions). */
 function regionVectors(vectors: Matrix, i: number, count: number): Float32Array[] {

@@ -812,8 +812,9 @@ export class Sagasu {
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
       const best = new Map<number, { similarity: number; mirrored?: boolean; contentArea?: boolean; region?: number }>();
-      // A reduced index re-scores its candidates on the stored full vectors; the query's variants
-      // share most candidates, so each full vector is read from the store once per search.
+      // A reduced index re-scores its candidates on full vectors: its in-memory copy, and the store
+      // for what the copy lacks (the region index, an incomplete copy). The query's variants share
+      // most candidates, so each full vector is read from the store once per search.
       const fullVectors = new Map<number, Float32Array>();
       const fullVectorsOf = (ids: number[]) => {
         for (const [id, vector] of this.store.embeddingsOf(ids.filter((id) => !fullVectors.has(id)))) fullVectors.set(id, vector);

@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { SagasuError } from '../errors.js';
 import { writeWithAtomicRename } from '../store/atomic-file.js';
 import { decodingTable, toFloat16Bits } from '../store/float16.js';
+import { dot, l2Norm } from '../embedding/pooling.js';
 import { IntMap } from './int-map.js';
 import type { Pca } from './pca.js';
 
@@ -138,32 +139,25 @@ export class QuantizedVectors {
   similarities(query: Float32Array, ids: readonly number[]): Map<number, number> {
     const d = this.dimension;
     const result = new Map<number, number>();
-    let queryNorm = 0;
-    for (let i = 0; i < d; i++) queryNorm += query[i]! * query[i]!;
-    queryNorm = Math.sqrt(queryNorm) || 1;
-    const held = ids.filter((id) => this.slotOf.has(id));
+    const queryNorm = l2Norm(query) || 1;
+    const held: Array<{ id: number; slot: number }> = [];
     for (const id of ids) {
       const exact = this.pending.get(id);
-      if (!exact) continue;
-      let s = 0;
-      let n = 0;
-      for (let i = 0; i < d; i++) {
-        s += query[i]! * exact[i]!;
-        n += exact[i]! * exact[i]!;
-      }
-      result.set(id, s / (queryNorm * (Math.sqrt(n) || 1)));
+      const slot = exact ? undefined : this.slotOf.get(id);
+      if (exact) result.set(id, dot(query, exact) / (queryNorm * (l2Norm(exact) || 1)));
+      else if (slot !== undefined) held.push({ id, slot });
     }
     if (held.length === 0) return result;
     // dot(q, mean + Σ y_k c_k + step ∘ r) = dot(q, mean) + Σ y_k dot(q, c_k) + dot(q ∘ step, r)
     const c = this.components;
-    const base = this.dot(query, this.mean, 0);
+    const base = dot(query, this.mean);
     const onBasis = new Float32Array(c);
-    for (let k = 0; k < c; k++) onBasis[k] = this.dot(query, this.basis, k * d);
+    for (let k = 0; k < c; k++) onBasis[k] = this.dotAt(query, this.basis, k * d);
     const scaled = new Float32Array(d);
     for (let i = 0; i < d; i++) scaled[i] = query[i]! * this.step![i]!;
     const half = decodingTable();
-    for (const id of held) {
-      const { block, row } = this.place(this.slotOf.get(id)!);
+    for (const { id, slot } of held) {
+      const { block, row } = this.place(slot);
       const codes = this.codes[block]!;
       const coordinates = this.coordinates[block]!;
       let s = base;
@@ -198,7 +192,8 @@ export class QuantizedVectors {
     return out;
   }
 
-  private dot(a: Float32Array, b: Float32Array, offset: number): number {
+  /** dot(a, b[offset .. offset + dimension]): a row of the basis without a subarray per component. */
+  private dotAt(a: Float32Array, b: Float32Array, offset: number): number {
     let s0 = 0;
     let s1 = 0;
     let i = 0;
@@ -216,7 +211,7 @@ export class QuantizedVectors {
     const centred = new Float32Array(this.dimension);
     for (let i = 0; i < this.dimension; i++) centred[i] = vector[i]! - this.mean[i]!;
     const raw = new Float32Array(this.components);
-    for (let k = 0; k < this.components; k++) raw[k] = this.dot(centred, this.basis, k * this.dimension);
+    for (let k = 0; k < this.components; k++) raw[k] = this.dotAt(centred, this.basis, k * this.dimension);
     const bits = toFloat16Bits(raw);
     const half = decodingTable();
     return { bits, values: Float32Array.from(bits, (b) => half[b]!) };

@@ -18,8 +18,8 @@ export function toFloat16Bits(values: ArrayLike<number>): Uint16Array {
 
 /** Half-float bytes of `values` (little-endian, as SQLite stores the blob). */
 export function encodeFloat16(values: Float32Array): Buffer {
-  const half = new Float16Array(values);
-  return Buffer.from(half.buffer, half.byteOffset, half.byteLength);
+  const bits = toFloat16Bits(values);
+  return Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength);
 }
 
 let table: Float32Array | undefined;

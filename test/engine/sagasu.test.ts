@@ -35,6 +35,21 @@ async function gallery(dir: string): Promise<string[]> {
   return files;
 }
 
+/**
+ * Searches by look alone for a gallery-like picture and checks each hit's similarity is the cosine
+ * on its stored full vector (not on a projection). Returns the number of hits.
+ */
+async function expectFullVectorCosines(engine: Sagasu): Promise<number> {
+  const prepared = await engine.prepareQuery(await blocksPng(2, 60, 50));
+  const result = await engine.search({ prepared: { ...prepared, mirroredEmbedding: undefined, contentEmbedding: undefined } }, { sources: ['visual'], verify: false });
+  for (const hit of result.hits) {
+    const full = engine.store.embeddingsOf([hit.imageId]).get(hit.imageId)!;
+    const cosine = full.reduce((sum, value, i) => sum + value * prepared.embedding[i]!, 0);
+    assert.equal(hit.reasons.visual!.detail!.similarity, Math.round(cosine * 10_000) / 10_000);
+  }
+  return result.hits.length;
+}
+
 /** A data directory with the gallery indexed, and the fakes behind it (tests count their calls). */
 async function indexedGallery(): Promise<{ dir: string; engine: Sagasu; embedder: ThumbnailEmbedder; ocr: SizeKeyedOcr }> {
   const dir = tempDir();
@@ -286,14 +301,7 @@ describe('Sagasu.search with a reduced vector index', () => {
     await gallery(dir);
     const engine = await open(join(dir, 'data'), { vectorIndex: { reduction: { dimension: 2, fitAfter: 3 } } });
     await engine.indexPaths([join(dir, 'gallery')]);
-    const prepared = await engine.prepareQuery(await blocksPng(2, 60, 50));
-    const result = await engine.search({ prepared: { ...prepared, mirroredEmbedding: undefined, contentEmbedding: undefined } }, { sources: ['visual'], verify: false });
-    assert.equal(result.hits.length, 3);
-    for (const hit of result.hits) {
-      const full = engine.store.embeddingsOf([hit.imageId]).get(hit.imageId)!;
-      const cosine = full.reduce((sum, value, i) => sum + value * prepared.embedding[i]!, 0);
-      assert.equal(hit.reasons.visual!.detail!.similarity, Math.round(cosine * 10_000) / 10_000);
-    }
+    assert.equal(await expectFullVectorCosines(engine), 3);
     await engine.close();
   });
 });
@@ -329,13 +337,7 @@ describe('Sagasu.open with a vector reduction', () => {
     const warnings: string[] = [];
     const again = await open(join(dir, 'data'), { logger: { info: () => {}, warn: (message) => warnings.push(message) } });
     assert.deepEqual(warnings, []);
-    const prepared = await again.prepareQuery(await blocksPng(2, 60, 50));
-    const result = await again.search({ prepared: { ...prepared, mirroredEmbedding: undefined, contentEmbedding: undefined } }, { sources: ['visual'], verify: false });
-    for (const hit of result.hits) {
-      const full = again.store.embeddingsOf([hit.imageId]).get(hit.imageId)!;
-      const cosine = full.reduce((sum, value, i) => sum + value * prepared.embedding[i]!, 0);
-      assert.equal(hit.reasons.visual!.detail!.similarity, Math.round(cosine * 10_000) / 10_000);
-    }
+    await expectFullVectorCosines(again);
     await again.close();
     assert.equal(copies().length, 1);
     const saved = VectorIndex.load(join(dir, 'data', 'vector-index'), 'test-thumbnail-8x8', 64, { reduction })!;
