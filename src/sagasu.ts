@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +12,7 @@ import { calibratedConfidence, parseCalibrationModel, type CalibrationModel } fr
 import { tokenize } from './indexes/tokenize.js';
 import { fuse, type FusedHit, type FusionOptions, type RankedList, type SourceName } from './fusion/fuse.js';
 import { HashIndex, defaultHashSearchOptions } from './indexes/hash-index.js';
+import { ScopeMap } from './indexes/scope-map.js';
 import { TextIndex, type TextIndexOptions } from './indexes/text-index.js';
 import { VectorIndex, defaultReductionFitAfter, type VectorIndexOptions, type VectorReduction } from './indexes/vector-index.js';
 import { SqliteStore, sourceKey, sourceName, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
@@ -324,7 +325,7 @@ export class Sagasu {
   private readonly verification: typeof defaultVerificationOptions;
   private readonly calibration: CalibrationModel | false;
   private readonly queryFeatureOptions: LocalFeatureOptions;
-  private readonly scopeOf = new Map<number, string>();
+  private readonly scopeOf = new ScopeMap();
   /** Engines this instance created from options, and so closes. */
   private readonly owned: Array<OcrEngine | Embedder>;
   private closed = false;
@@ -378,7 +379,7 @@ export class Sagasu {
     let store: SqliteStore | undefined;
     try {
       store = SqliteStore.open(join(dataDir, 'sagasu.db'), { modelId, dimension });
-      const text = TextIndex.load(join(dataDir, 'text-index.json'), merged.textIndex) ?? new TextIndex(merged.textIndex);
+      const text = TextIndex.load(join(dataDir, textIndexFile), merged.textIndex) ?? new TextIndex(merged.textIndex);
       const vectorOptions = withRecordedReduction(store, merged.vectorIndex);
       const vector =
         VectorIndex.load(join(dataDir, 'vector-index'), modelId, dimension, vectorOptions) ?? new VectorIndex(modelId, dimension, vectorOptions);
@@ -793,7 +794,8 @@ export class Sagasu {
     if (!Number.isInteger(k) || k < 1 || k > 1000) throw new SagasuError('INVALID_OPTION', `k must be a whole number from 1 to 1000, got ${k}`);
     const scope = options.scope ?? this.options.scope;
     const wanted = new Set<SourceName>(options.sources ?? ['visual', 'text', 'hash']);
-    const inScope = (id: number) => this.scopeOf.get(id) === scope;
+    // Undefined when the scope holds every image: no filter to call per candidate (see ScopeMap).
+    const inScope = this.scopeOf.filterFor(scope);
     const candidates = Math.max(50, k * 5);
     const timings: StageTimings = {};
     const lists: RankedList[] = [];
@@ -826,7 +828,7 @@ export class Sagasu {
         for (const [id, vectors] of this.store.regionEmbeddingsOf(images)) vectors.forEach((vector, region) => regionVectors.set(id * maxRegions + region, vector));
         return regionVectors;
       };
-      const regionInScope = (label: number) => inScope(Math.floor(label / maxRegions));
+      const regionInScope = inScope && ((label: number) => inScope(Math.floor(label / maxRegions)));
       const { penalty, grids } = this.regions;
       const variants = [
         { embedding: analysis.embedding, reason: {} },
@@ -1029,7 +1031,9 @@ export class Sagasu {
     this.textIndex.seq = seq;
     this.vectorIndex.seq = seq;
     this.regionIndex.seq = seq;
-    this.textIndex.save(join(this.dataDir, 'text-index.json'));
+    this.textIndex.save(join(this.dataDir, textIndexFile));
+    // The JSON snapshot of MiniSearch's index, before the compact text index: rebuilt from the store once.
+    rmSync(join(this.dataDir, 'text-index.json'), { force: true });
     this.vectorIndex.save(join(this.dataDir, 'vector-index'));
     this.regionIndex.save(join(this.dataDir, 'region-index'));
     this.store.trimChanges(seq);
@@ -1053,6 +1057,7 @@ export class Sagasu {
 }
 
 const regionLayoutMetaKey = 'region_layout';
+const textIndexFile = 'text-index.bin';
 
 /** The region settings in effect: the defaults with the options given (none when turned off), validated. */
 function resolveRegionOptions(option: SagasuOptions['regionVectors']): RegionOptions {
