@@ -408,9 +408,9 @@ export class Sagasu {
    */
   private catchUpIndexes(): void {
     const keys = this.store.imageKeys();
-    for (const { id, scope, sha256, phash } of keys) {
+    for (const { id, scope, phash } of keys) {
       this.scopeOf.set(id, scope);
-      this.hashIndex.add({ id, sha256, phash });
+      this.hashIndex.add({ id, phash });
     }
     const trimmedThrough = Number(this.store.getMeta('changes_trimmed_through') ?? 0);
     const lastSeq = this.store.lastChangeSeq();
@@ -661,7 +661,7 @@ export class Sagasu {
     // What was just committed is still in hand: no need to read the record back.
     if (removed !== undefined) this.dropFromIndexes(removed);
     this.scopeOf.set(imageId, scope);
-    this.hashIndex.add({ id: imageId, sha256: decoded.sha256, phash: decoded.phash });
+    this.hashIndex.add({ id: imageId, phash: decoded.phash });
     this.vectorIndex.add(imageId, analysis.embedding);
     this.addRegions(imageId, analysis.regionEmbeddings);
     this.textIndex.add(this.textDocument({ id: imageId, ocrText: analysis.ocr?.text ?? '' }));
@@ -869,7 +869,9 @@ export class Sagasu {
       lists.push({ source: 'text', hits: hits.map((hit) => ({ id: hit.id, score: hit.score, detail: { matched: hit.terms } })) });
     }
     if (analysis && wanted.has('hash')) {
-      const hits = this.hashIndex.search(analysis.decoded.sha256, analysis.decoded.phash, {
+      const sameBytes = this.store.imageIdWithSha(scope, analysis.decoded.sha256);
+      const hits = this.hashIndex.search(analysis.decoded.phash, {
+        exact: sameBytes === undefined ? [] : [sameBytes],
         maxDistance: this.options.hashMaxDistance,
         filter: inScope,
         limit: candidates,

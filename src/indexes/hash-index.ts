@@ -1,5 +1,7 @@
 /**
- * Exact (SHA-256) and near-duplicate (64-bit perceptual hash) look-up.
+ * Near-duplicate look-up by 64-bit perceptual hash; exact byte matches (same SHA-256) are found by
+ * the caller (the store has them indexed) and passed to search, which ranks them first. Not kept
+ * here: 1M SHA-256 strings in Maps cost seconds at start-up (bench/scale.ts).
  *
  * Written here rather than taken from a library: the npm BK-tree / multi-index-hash packages are
  * unmaintained. Small collections are scanned (two Int32Arrays, int32 so the JIT keeps them out of
@@ -20,7 +22,6 @@ export interface HashHit {
 
 export interface HashEntry {
   id: number;
-  sha256: string;
   phash: string;
 }
 
@@ -30,9 +31,11 @@ export interface HashSearchOptions {
   /** Keep only ids for which this returns true (scope filtering). */
   filter?: (id: number) => boolean;
   limit?: number;
+  /** Images with the query's exact bytes (same SHA-256): first, at distance 0. */
+  exact?: readonly number[];
 }
 
-export const defaultHashSearchOptions: Required<Omit<HashSearchOptions, 'filter'>> = {
+export const defaultHashSearchOptions: Required<Omit<HashSearchOptions, 'filter' | 'exact'>> = {
   maxDistance: 10,
   limit: 10,
 };
@@ -77,9 +80,6 @@ export class HashIndex {
   private low = new Int32Array(1024);
   private size = 0;
   private readonly slotOf = new Map<number, number>();
-  // Several scopes may hold the same bytes, each as its own record.
-  private readonly bySha = new Map<string, number[]>();
-  private readonly shaOf = new Map<number, string>();
   private readonly options: Required<HashIndexOptions>;
   /**
    * Per 16-bit chunk of the hash, the slots with each chunk value as linked lists in typed arrays
@@ -110,10 +110,6 @@ export class HashIndex {
     this.slotOf.set(entry.id, slot);
     if (this.chunkTables) this.addToTables(slot);
     else if (this.size >= this.options.multiIndexFrom) this.buildTables();
-    const sameBytes = this.bySha.get(entry.sha256);
-    if (sameBytes) sameBytes.push(entry.id);
-    else this.bySha.set(entry.sha256, [entry.id]);
-    this.shaOf.set(entry.id, entry.sha256);
   }
 
   remove(id: number): boolean {
@@ -132,14 +128,6 @@ export class HashIndex {
       if (this.chunkTables) this.addToTables(slot);
     }
     this.slotOf.delete(id);
-    const sha = this.shaOf.get(id);
-    const sameBytes = sha === undefined ? undefined : this.bySha.get(sha);
-    if (sameBytes) {
-      const rest = sameBytes.filter((other) => other !== id);
-      if (rest.length > 0) this.bySha.set(sha!, rest);
-      else this.bySha.delete(sha!);
-    }
-    this.shaOf.delete(id);
     return true;
   }
 
@@ -147,17 +135,15 @@ export class HashIndex {
     this.size = 0;
     this.chunkTables = undefined;
     this.slotOf.clear();
-    this.bySha.clear();
-    this.shaOf.clear();
   }
 
-  /** Exact byte matches first, then near duplicates by increasing distance. */
-  search(sha256: string, phash: string, options: Partial<HashSearchOptions> = {}): HashHit[] {
+  /** Exact byte matches (options.exact) first, then near duplicates by increasing distance. */
+  search(phash: string, options: Partial<HashSearchOptions> = {}): HashHit[] {
     const { maxDistance, limit } = { ...defaultHashSearchOptions, ...options };
     const filter = options.filter;
     const qHigh = parseInt(phash.slice(0, 8), 16) | 0;
     const qLow = parseInt(phash.slice(8), 16) | 0;
-    const exactIds = new Set((this.bySha.get(sha256) ?? []).filter((id) => !filter || filter(id)));
+    const exactIds = new Set((options.exact ?? []).filter((id) => !filter || filter(id)));
     const hits: HashHit[] = [...exactIds].map((id) => ({ id, distance: 0, exact: true }));
     const { high, low } = this;
     const seen = new Set<number>();

@@ -145,6 +145,9 @@ CREATE TABLE IF NOT EXISTS sources (
   created_at INTEGER NOT NULL,
   UNIQUE (scope, key)
 );
+-- What start-up reads for every image (imageKeys), in an index of its own: a scan of the images
+-- table reads each row's local part (up to 4 KB with the embedding), 5.3 s at 1M images.
+CREATE INDEX IF NOT EXISTS images_scope_phash ON images (id, scope, phash);
 CREATE INDEX IF NOT EXISTS sources_image ON sources (image_id);
 CREATE INDEX IF NOT EXISTS sources_path ON sources (path);
 CREATE INDEX IF NOT EXISTS sources_message ON sources (guild_id, channel_id, message_id);
@@ -225,6 +228,7 @@ export class SqliteStore {
     const prepare = (sql: string) => db.prepare(sql);
     this.statements = {
       imageBySha: prepare('SELECT * FROM images WHERE scope = ? AND sha256 = ?'),
+      imageIdBySha: prepare('SELECT id FROM images WHERE scope = ? AND sha256 = ?'),
       imageById: prepare('SELECT * FROM images WHERE id = ?'),
       imageTextById: prepare('SELECT id, ocr_text, ocr_lines, ocr_regions FROM images WHERE id = ?'),
       embeddingsByIds: prepare('SELECT id, embedding FROM images WHERE id IN (SELECT value FROM json_each(?))'),
@@ -566,13 +570,13 @@ export class SqliteStore {
   }
 
   /** Light rows for building the hash index and scope filters. */
-  imageKeys(): Array<{ id: number; scope: string; sha256: string; phash: string }> {
-    return this.db.prepare('SELECT id, scope, sha256, phash FROM images ORDER BY id').all() as Array<{
-      id: number;
-      scope: string;
-      sha256: string;
-      phash: string;
-    }>;
+  imageKeys(): Array<{ id: number; scope: string; phash: string }> {
+    return this.db.prepare('SELECT id, scope, phash FROM images ORDER BY id').all() as Array<{ id: number; scope: string; phash: string }>;
+  }
+
+  /** The image in `scope` with these exact bytes, if any (without reading its record). */
+  imageIdWithSha(scope: string, sha256: string): number | undefined {
+    return (this.statements.imageIdBySha!.get(scope, sha256) as { id: number } | undefined)?.id;
   }
 
   /** How many changes were recorded after `seq` (to choose between replaying them and rebuilding). */

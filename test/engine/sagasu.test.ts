@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -164,6 +164,15 @@ describe('Sagasu.search', () => {
     assert.equal(top.reasons.hash?.detail?.exact, false);
     assert.ok(result.hits.length <= 3);
     for (const key of ['decodeMs', 'ocrMs', 'embedMs', 'searchMs', 'fuseMs'] as const) assert.equal(typeof result.timings[key], 'number');
+    await engine.close();
+  });
+
+  it('marks a query with the very bytes of an indexed image as an exact hash match, in its scope only', async () => {
+    const { dir, engine } = await indexedGallery();
+    const bytes = readFileSync(join(dir, 'gallery', 'a.png'));
+    const result = await engine.search({ image: bytes }, { k: 3, sources: ['hash'] });
+    assert.deepEqual([result.hits[0]?.path, result.hits[0]?.reasons.hash?.detail], [join(dir, 'gallery', 'a.png'), { distance: 0, exact: true }]);
+    assert.deepEqual((await engine.search({ image: bytes }, { k: 3, sources: ['hash'], scope: 'elsewhere' })).hits, []);
     await engine.close();
   });
 

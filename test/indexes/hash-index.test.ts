@@ -4,8 +4,6 @@ import fc from 'fast-check';
 import { HashIndex, hammingDistance } from '../../src/indexes/hash-index.js';
 import { seededRandom } from '../../src/random.js';
 
-const sha = (n: number) => n.toString(16).padStart(64, '0');
-
 describe('hammingDistance', () => {
   it('counts differing bits across both 32-bit halves', () => {
     assert.equal(hammingDistance('0000000000000000', '0000000000000000'), 0);
@@ -27,11 +25,11 @@ describe('hammingDistance', () => {
 describe('HashIndex.search', () => {
   it('puts exact byte matches first, then near duplicates by distance, and skips far ones', () => {
     const index = new HashIndex();
-    index.add({ id: 1, sha256: sha(1), phash: '0000000000000000' });
-    index.add({ id: 2, sha256: sha(2), phash: '0000000000000003' }); // distance 2
-    index.add({ id: 3, sha256: sha(3), phash: '0000000000000001' }); // distance 1
-    index.add({ id: 4, sha256: sha(4), phash: 'ffffffff00000000' }); // distance 32
-    assert.deepEqual(index.search(sha(2), '0000000000000000', { maxDistance: 10 }), [
+    index.add({ id: 1, phash: '0000000000000000' });
+    index.add({ id: 2, phash: '0000000000000003' }); // distance 2
+    index.add({ id: 3, phash: '0000000000000001' }); // distance 1
+    index.add({ id: 4, phash: 'ffffffff00000000' }); // distance 32
+    assert.deepEqual(index.search('0000000000000000', { maxDistance: 10, exact: [2] }), [
       { id: 2, distance: 0, exact: true },
       { id: 1, distance: 0, exact: false },
       { id: 3, distance: 1, exact: false },
@@ -40,28 +38,38 @@ describe('HashIndex.search', () => {
 
   it('honours the filter and the limit', () => {
     const index = new HashIndex();
-    for (let id = 1; id <= 5; id++) index.add({ id, sha256: sha(id), phash: '0000000000000000' });
+    for (let id = 1; id <= 5; id++) index.add({ id, phash: '0000000000000000' });
     assert.deepEqual(
-      index.search(sha(99), '0000000000000000', { filter: (id) => id % 2 === 1, limit: 2 }).map((hit) => hit.id),
+      index.search('0000000000000000', { filter: (id) => id % 2 === 1, limit: 2 }).map((hit) => hit.id),
       [1, 3],
     );
   });
 
+  it('drops exact matches the filter rejects, and lists an exact match once', () => {
+    const index = new HashIndex();
+    for (let id = 1; id <= 3; id++) index.add({ id, phash: '0000000000000000' });
+    assert.deepEqual(index.search('0000000000000000', { exact: [2], filter: (id) => id !== 2 }), [
+      { id: 1, distance: 0, exact: false },
+      { id: 3, distance: 0, exact: false },
+    ]);
+    assert.deepEqual(index.search('0000000000000000', { exact: [3] }).map((hit) => [hit.id, hit.exact]), [[3, true], [1, false], [2, false]]);
+  });
+
   it('forgets removed ids, keeping the others findable after the swap', () => {
     const index = new HashIndex();
-    for (let id = 1; id <= 3; id++) index.add({ id, sha256: sha(id), phash: '000000000000000' + id });
+    for (let id = 1; id <= 3; id++) index.add({ id, phash: '000000000000000' + id });
     assert.equal(index.remove(1), true);
     assert.equal(index.remove(1), false);
     assert.equal(index.count, 2);
-    assert.deepEqual(index.search(sha(1), '0000000000000001', { maxDistance: 0 }), []);
-    assert.deepEqual(index.search(sha(3), '0000000000000003', { maxDistance: 0 }), [{ id: 3, distance: 0, exact: true }]);
+    assert.deepEqual(index.search('0000000000000001', { maxDistance: 0 }), []);
+    assert.deepEqual(index.search('0000000000000003', { maxDistance: 0 }), [{ id: 3, distance: 0, exact: false }]);
   });
 
   it('grows past its initial capacity', () => {
     const index = new HashIndex();
-    for (let id = 1; id <= 3000; id++) index.add({ id, sha256: sha(id), phash: id.toString(16).padStart(16, '0') });
+    for (let id = 1; id <= 3000; id++) index.add({ id, phash: id.toString(16).padStart(16, '0') });
     assert.equal(index.count, 3000);
-    assert.deepEqual(index.search(sha(2999), (2999).toString(16).padStart(16, '0'), { maxDistance: 0 }), [{ id: 2999, distance: 0, exact: true }]);
+    assert.deepEqual(index.search((2999).toString(16).padStart(16, '0'), { maxDistance: 0 }), [{ id: 2999, distance: 0, exact: false }]);
   });
 });
 
@@ -91,22 +99,22 @@ describe('HashIndex.search with chunk tables (multi-index hashing)', () => {
     const scan = new HashIndex({ multiIndexFrom: Infinity });
     const random = seededRandom(9);
     list.forEach((phash, i) => {
-      for (const index of [tables, scan]) index.add({ id: i + 1, sha256: sha(i + 1), phash });
+      for (const index of [tables, scan]) index.add({ id: i + 1, phash });
       if (i > 150 && random() < 0.2) {
         const id = 1 + Math.floor(random() * i);
         for (const index of [tables, scan]) index.remove(id);
       }
       if (i > 150 && random() < 0.1) {
         const id = 1 + Math.floor(random() * i);
-        for (const index of [tables, scan]) index.add({ id, sha256: sha(id), phash: list[(id * 7) % list.length]! });
+        for (const index of [tables, scan]) index.add({ id, phash: list[(id * 7) % list.length]! });
       }
     });
     assert.equal(tables.count, scan.count);
     let found = 0;
     for (const query of all.slice(1300)) {
       for (const maxDistance of [0, 3, 4, 7, 10, 15, 20]) {
-        const expected = scan.search(sha(0), query, { maxDistance, limit: 1000 });
-        assert.deepEqual(tables.search(sha(0), query, { maxDistance, limit: 1000 }), expected);
+        const expected = scan.search(query, { maxDistance, limit: 1000 });
+        assert.deepEqual(tables.search(query, { maxDistance, limit: 1000 }), expected);
         found += expected.length;
       }
     }
@@ -115,11 +123,11 @@ describe('HashIndex.search with chunk tables (multi-index hashing)', () => {
 
   it('keeps working after clear, from an empty index', () => {
     const index = new HashIndex({ multiIndexFrom: 2 });
-    for (let id = 1; id <= 3; id++) index.add({ id, sha256: sha(id), phash: '000000000000000' + id });
+    for (let id = 1; id <= 3; id++) index.add({ id, phash: '000000000000000' + id });
     index.clear();
-    index.add({ id: 9, sha256: sha(9), phash: '0000000000000001' });
-    index.add({ id: 8, sha256: sha(8), phash: '0000000000000003' });
-    assert.deepEqual(index.search(sha(0), '0000000000000000', { maxDistance: 3 }), [
+    index.add({ id: 9, phash: '0000000000000001' });
+    index.add({ id: 8, phash: '0000000000000003' });
+    assert.deepEqual(index.search('0000000000000000', { maxDistance: 3 }), [
       { id: 9, distance: 1, exact: false },
       { id: 8, distance: 2, exact: false },
     ]);

@@ -63,6 +63,9 @@ describe('SqliteStore images and sources', () => {
     assert.equal(store.getImageText(id + 1), undefined);
     assert.equal(store.findImageBySha('local', 'a')?.id, id);
     assert.equal(store.findImageBySha('other', 'a'), undefined);
+    assert.equal(store.imageIdWithSha('local', 'a'), id);
+    assert.equal(store.imageIdWithSha('other', 'a'), undefined);
+    assert.deepEqual(store.imageKeys(), [{ id, scope: 'local', phash: got.phash }]);
     const [source] = store.sourcesOf(id);
     assert.deepEqual([source?.kind, source?.path, source?.fileName, source?.key], ['file', 'x.png', 'x.png', 'file:/abs/x.png']);
     assert.deepEqual(store.changesSince(0).map((c) => [c.imageId, c.op]), [[id, 'add']]);
