@@ -6,6 +6,7 @@ import { isCjk, tokenize, tokenizerVersion } from './tokenize.js';
 
 /** What the text index holds for one image: its OCR text, and names/captions from its sources. */
 export interface TextDocument {
+  /** A non-negative 31-bit integer (the store's image id). */
   id: number;
   text: string;
   names: string;
