@@ -1,6 +1,7 @@
-import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { SagasuError } from '../errors.js';
 import { writeWithAtomicRename } from '../store/atomic-file.js';
+import { FileReader } from '../store/file-reader.js';
 import { decodingTable, toFloat16Bits } from '../store/float16.js';
 import { dot, l2Norm } from '../embedding/pooling.js';
 import { IntMap } from './int-map.js';
@@ -322,24 +323,13 @@ export class QuantizedVectors {
    */
   static load(file: string, pca: Pca, options: QuantizedVectorsOptions = {}): QuantizedVectors | undefined {
     if (!existsSync(file)) return undefined;
-    let fd: number | undefined;
+    let reader: FileReader | undefined;
     try {
-      fd = openSync(file, 'r');
-      let position = 0;
-      const read = <T extends Float32Array | Int32Array | Uint16Array | Int8Array | Buffer>(target: T): T => {
-        const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-        let done = 0;
-        while (done < bytes.length) {
-          const n = readSync(fd!, bytes, done, bytes.length - done, position);
-          if (n === 0) throw new Error('truncated');
-          done += n;
-          position += n;
-        }
-        return target;
-      };
-      const lead = read(Buffer.alloc(8));
+      reader = new FileReader(file);
+      const read = reader.read.bind(reader);
+      const lead = Buffer.from(read(new Uint8Array(8)));
       if (lead.toString('latin1', 0, 4) !== magic) return undefined;
-      const header = JSON.parse(read(Buffer.alloc(lead.readUInt32LE(4))).toString('utf8')) as Header;
+      const header = JSON.parse(Buffer.from(read(new Uint8Array(lead.readUInt32LE(4)))).toString('utf8')) as Header;
       const copy = new QuantizedVectors(pca, { ...options, expected: header.rows });
       if (header.version !== formatVersion || header.dimension !== copy.dimension || header.components !== copy.components) return undefined;
       const d = copy.dimension;
@@ -366,7 +356,7 @@ export class QuantizedVectors {
     } catch {
       return undefined; // damaged: the caller fills the copy again from the store
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      reader?.close();
     }
   }
 }

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import SearchableMap from 'minisearch/SearchableMap';
 import { writeWithAtomicRename } from '../store/atomic-file.js';
+import { FileReader } from '../store/file-reader.js';
 import { IntMap } from './int-map.js';
 import { isCjk, tokenize, tokenizerVersion } from './tokenize.js';
 
@@ -267,20 +268,10 @@ export class TextIndex {
    */
   static load(file: string, options: TextIndexOptions = {}): TextIndex | undefined {
     if (!existsSync(file)) return undefined;
-    let fd: number | undefined;
+    let reader: FileReader | undefined;
     try {
-      fd = openSync(file, 'r');
-      let position = 0;
-      const read = <T extends Uint8Array | Uint16Array | Int32Array | Uint32Array>(target: T): T => {
-        const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-        for (let done = 0; done < bytes.length; ) {
-          const n = readSync(fd!, bytes, done, bytes.length - done, position);
-          if (n === 0) throw new Error('truncated');
-          done += n;
-          position += n;
-        }
-        return target;
-      };
+      reader = new FileReader(file);
+      const read = reader.read.bind(reader);
       const lead = Buffer.from(read(new Uint8Array(8)));
       if (lead.toString('latin1', 0, 4) !== magic) return undefined;
       const header = JSON.parse(Buffer.from(read(new Uint8Array(lead.readUInt32LE(4)))).toString('utf8')) as Header;
@@ -299,7 +290,7 @@ export class TextIndex {
         if (postings.offsets[header.terms] !== count || postings.slots.some((slot) => slot < 0 || slot >= n)) throw new Error('postings out of range');
         return postings;
       });
-      if (index.compact.length !== fieldCount || readSync(fd, new Uint8Array(1), 0, 1, position) !== 0) throw new Error('unexpected length');
+      if (index.compact.length !== fieldCount || !reader.atEnd()) throw new Error('unexpected length');
       index.terms.forEach((term, t) => index.registerTerm(term, t));
       for (let slot = 0; slot < n; slot++) {
         index.slotOf.set(index.idOfSlot[slot]!, slot);
@@ -314,7 +305,7 @@ export class TextIndex {
     } catch {
       return undefined;
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      reader?.close();
     }
   }
 
