@@ -379,10 +379,11 @@ export class Sagasu {
     let store: SqliteStore | undefined;
     try {
       store = SqliteStore.open(join(dataDir, 'sagasu.db'), { modelId, dimension });
-      const text = TextIndex.load(join(dataDir, textIndexFile), merged.textIndex) ?? new TextIndex(merged.textIndex);
       const vectorOptions = withRecordedReduction(store, merged.vectorIndex);
-      const vector =
-        VectorIndex.load(join(dataDir, 'vector-index'), modelId, dimension, vectorOptions) ?? new VectorIndex(modelId, dimension, vectorOptions);
+      // Loads the graph now; the copy of the full vectors is read in a worker meanwhile, while this thread also loads the text index.
+      const vectorLoading = VectorIndex.loadAsync(join(dataDir, 'vector-index'), modelId, dimension, vectorOptions);
+      const text = TextIndex.load(join(dataDir, textIndexFile), merged.textIndex) ?? new TextIndex(merged.textIndex);
+      const vector = (await vectorLoading) ?? new VectorIndex(modelId, dimension, vectorOptions);
       const regionOptions = { ...vectorOptions, reduction: regionReduction(dimension) };
       const region =
         VectorIndex.load(join(dataDir, 'region-index'), modelId, dimension, regionOptions) ?? new VectorIndex(modelId, dimension, regionOptions);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SagasuError } from '../../src/errors.js';
 import { Pca } from '../../src/indexes/pca.js';
-import { QuantizedVectors } from '../../src/indexes/quantized-vectors.js';
+import { QuantizedVectors, readQuantizedSnapshotInWorker } from '../../src/indexes/quantized-vectors.js';
 import { seededRandom } from '../../src/random.js';
 
 /** Vectors like embeddings: a large shared mean plus small differences, normalised. */
@@ -115,6 +115,29 @@ describe('QuantizedVectors.save and load', () => {
     const loaded = QuantizedVectors.load(join(dir, 'copy.q8'), pca)!;
     assert.deepEqual(loaded.decoded(4), vectors[4]);
     assert.equal(loaded.count, 5);
+  });
+
+  it('reads a snapshot in a worker thread into shared memory, giving the copy load gives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-q8-'));
+    const vectors = collection(50, 12);
+    const pca = pcaOf(vectors);
+    const copy = new QuantizedVectors(pca, { samples: 10, blockRows: 8 });
+    vectors.forEach((vector, id) => copy.add(id + 1, vector));
+    copy.remove(17);
+    copy.save(join(dir, 'copy.q8'));
+    const snapshot = (await readQuantizedSnapshotInWorker(join(dir, 'copy.q8'), 8).snapshot)!;
+    assert.ok(snapshot.codes.every((block) => block.buffer instanceof SharedArrayBuffer));
+    const fromWorker = QuantizedVectors.fromSnapshot(snapshot, pca, { blockRows: 8 })!;
+    const loaded = QuantizedVectors.load(join(dir, 'copy.q8'), pca, { blockRows: 8 })!;
+    const ids = Array.from({ length: 52 }, (_, i) => i);
+    assert.deepEqual([...fromWorker.similarities(vectors[9]!, ids)], [...loaded.similarities(vectors[9]!, ids)]);
+    fromWorker.add(100, vectors[0]!);
+    assert.ok(Math.abs(fromWorker.similarities(vectors[0]!, [100]).get(100)! - 1) < 1e-3);
+    // Another block size than the snapshot was read with: refused, not misread.
+    assert.equal(QuantizedVectors.fromSnapshot(snapshot, pca, { blockRows: 16 }), undefined);
+    assert.equal(await readQuantizedSnapshotInWorker(join(dir, 'none.q8')).snapshot, undefined);
+    writeFileSync(join(dir, 'bad.q8'), 'not a copy of anything');
+    assert.equal(await readQuantizedSnapshotInWorker(join(dir, 'bad.q8')).snapshot, undefined);
   });
 
   it('returns undefined for a missing, damaged, truncated or other-PCA file', () => {

@@ -280,6 +280,23 @@ describe('VectorIndex.save and load with reduction', () => {
     assert.deepEqual(loaded.search(inSpan(9), 5), index.search(inSpan(9), 5));
   });
 
+  it('loads the same index with the copy read in a worker thread (loadAsync), or without it when damaged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const index = build();
+    index.save(join(dir, 'vectors'));
+    const options = { reduction: { dimension: 4, fitAfter: 20 } };
+    const loaded = (await VectorIndex.loadAsync(join(dir, 'vectors'), 'm', 6, options))!;
+    assert.deepEqual(loaded.idsWithoutFullVector(), []);
+    for (let id = 1; id <= 40; id += 7) {
+      assert.deepEqual(loaded.search(inSpan(id), 5, undefined, () => assert.fail('re-ranked from the copy')), index.search(inSpan(id), 5));
+    }
+    await assert.rejects(VectorIndex.loadAsync(join(dir, 'vectors'), 'other-model', 6, options), (error: unknown) => error instanceof SagasuError && error.code === 'MODEL_MISMATCH');
+    assert.equal(await VectorIndex.loadAsync(join(dir, 'none'), 'm', 6, options), undefined);
+    writeFileSync(join(dir, 'vectors.0.q8'), 'damaged');
+    const withoutCopy = (await VectorIndex.loadAsync(join(dir, 'vectors'), 'm', 6, options))!;
+    assert.equal(withoutCopy.idsWithoutFullVector().length, 40);
+  });
+
   it('returns undefined (rebuild from the store) when the reduction setting differs from the snapshot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
     build().save(join(dir, 'reduced'));

@@ -1,0 +1,6 @@
+/** Worker thread of readQuantizedSnapshotInWorker: reads one snapshot into shared memory and posts it. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readQuantizedSnapshot } from './quantized-vectors.js';
+
+const { file, blockRows } = workerData as { file: string; blockRows?: number };
+parentPort!.postMessage(readQuantizedSnapshot(file, { blockRows, shared: true }) ?? null);
