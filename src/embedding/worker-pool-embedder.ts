@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SagasuError, type SagasuErrorCode } from '../errors.js';
+import { workerExecArgv } from '../worker-exec-argv.js';
 import type { DecodedImage, Embedder } from '../types.js';
 import type { EmbedWorkerData, FromWorker, ToWorker } from './embed-worker.js';
 import { mobileNetV2ModelId, resizeForModel, validatePooling } from './features.js';
@@ -168,7 +169,7 @@ export class WorkerPoolEmbedder implements Embedder {
 
   #spawn(): Slot {
     const data: EmbedWorkerData = { backend: this.options.backend, pooling: this.options.pooling, gemPower: this.options.gemPower };
-    const worker = new Worker(this.options.workerUrl, { workerData: data });
+    const worker = new Worker(this.options.workerUrl, { workerData: data, execArgv: workerExecArgv() });
     const slot: Slot = { worker, ready: false, job: undefined, timer: undefined, ended: false, lastError: undefined };
     worker.on('message', (message: FromWorker) => this.#onMessage(slot, message));
     worker.on('error', (error) => {

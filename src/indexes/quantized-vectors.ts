@@ -5,6 +5,7 @@ import { writeWithAtomicRename } from '../store/atomic-file.js';
 import { FileReader } from '../store/file-reader.js';
 import { decodingTable, toFloat16Bits } from '../store/float16.js';
 import { dot, l2Norm } from '../embedding/pooling.js';
+import { workerExecArgv } from '../worker-exec-argv.js';
 import { IntMap } from './int-map.js';
 import type { Pca } from './pca.js';
 
@@ -409,9 +410,13 @@ export function readQuantizedSnapshot(file: string, options: { blockRows?: numbe
  * `cancel` stops the worker when the snapshot is no longer wanted.
  */
 export function readQuantizedSnapshotInWorker(file: string, blockRows?: number): { snapshot: Promise<QuantizedSnapshot | undefined>; cancel(): void } {
-  const worker = new Worker(new URL('./quantized-snapshot-worker.js', import.meta.url), { workerData: { file, blockRows } });
+  const worker = new Worker(new URL('./quantized-snapshot-worker.js', import.meta.url), { workerData: { file, blockRows }, execArgv: workerExecArgv() });
   const snapshot = new Promise<QuantizedSnapshot | undefined>((resolve) => {
-    worker.once('message', (message: QuantizedSnapshot | null) => resolve(message ?? undefined));
+    worker.once('message', (message: QuantizedSnapshot | null) => {
+      resolve(message ?? undefined);
+      void worker.terminate();
+    });
+    // The worker does not end by itself (see the worker): an exit before its message is a failure.
     worker.once('error', () => resolve(undefined));
     worker.once('exit', () => resolve(undefined));
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -292,6 +293,11 @@ describe('VectorIndex.save and load with reduction', () => {
     }
     await assert.rejects(VectorIndex.loadAsync(join(dir, 'vectors'), 'other-model', 6, options), (error: unknown) => error instanceof SagasuError && error.code === 'MODEL_MISMATCH');
     assert.equal(await VectorIndex.loadAsync(join(dir, 'none'), 'm', 6, options), undefined);
+    // In a process started with --input-type (its workers must not inherit it), the copy loads too.
+    const script = `const { VectorIndex } = await import(${JSON.stringify(new URL('../../src/indexes/vector-index.js', import.meta.url).href)});
+      const index = await VectorIndex.loadAsync(${JSON.stringify(join(dir, 'vectors'))}, 'm', 6, ${JSON.stringify(options)});
+      console.log(index.idsWithoutFullVector().length);`;
+    assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim(), '0');
     writeFileSync(join(dir, 'vectors.0.q8'), 'damaged');
     const withoutCopy = (await VectorIndex.loadAsync(join(dir, 'vectors'), 'm', 6, options))!;
     assert.equal(withoutCopy.idsWithoutFullVector().length, 40);
