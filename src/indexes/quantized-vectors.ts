@@ -1,8 +1,7 @@
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SagasuError } from '../errors.js';
-import { writeWithAtomicRename } from '../store/atomic-file.js';
-import { FileReader } from '../store/file-reader.js';
+import { SnapshotReader, writeSnapshot } from '../store/snapshot-file.js';
 import { decodingTable, toFloat16Bits } from '../store/float16.js';
 import { dot, l2Norm } from '../embedding/pooling.js';
 import { workerExecArgv } from '../worker-exec-argv.js';
@@ -281,41 +280,29 @@ export class QuantizedVectors {
   save(file: string): void {
     const ids = [...this.pending.keys(), ...this.idOfSlot.filter((id) => id >= 0)];
     const header: Header = { version: formatVersion, dimension: this.dimension, components: this.components, rows: ids.length, fitted: this.step !== undefined };
-    writeWithAtomicRename(file, (temporary) => {
-      const fd = openSync(temporary, 'w');
-      try {
-        const headerBytes = Buffer.from(JSON.stringify(header));
-        const lead = Buffer.alloc(8);
-        lead.write(magic, 0, 'latin1');
-        lead.writeUInt32LE(headerBytes.length, 4);
-        writeSync(fd, lead);
-        writeSync(fd, headerBytes);
-        const bytesOf = (values: Float32Array | Int32Array | Uint16Array | Int8Array) => writeSync(fd, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-        bytesOf(Int32Array.from(ids));
-        if (!this.step) {
-          for (const vector of this.pending.values()) bytesOf(vector);
-          return;
-        }
-        bytesOf(this.step);
-        // Live slots in slot order (holes left by removals are skipped).
-        const live = this.idOfSlot.flatMap((id, slot) => (id >= 0 ? [slot] : []));
-        const rows = <T extends Float32Array | Uint16Array | Int8Array>(blocks: T[], width: number, make: (length: number) => T) => {
-          const piece = make(4096 * width);
-          for (let from = 0; from < live.length; from += 4096) {
-            const slots = live.slice(from, from + 4096);
-            slots.forEach((slot, i) => {
-              const { block, row } = this.place(slot);
-              piece.set(blocks[block]!.subarray(row * width, (row + 1) * width) as never, i * width);
-            });
-            bytesOf(piece.subarray(0, slots.length * width));
-          }
-        };
-        rows(this.norms, 1, (n) => new Float32Array(n));
-        rows(this.coordinates, this.components, (n) => new Uint16Array(n));
-        rows(this.codes, this.dimension, (n) => new Int8Array(n));
-      } finally {
-        closeSync(fd);
+    writeSnapshot(file, magic, header, (put) => {
+      put(Int32Array.from(ids));
+      if (!this.step) {
+        for (const vector of this.pending.values()) put(vector);
+        return;
       }
+      put(this.step);
+      // Live slots in slot order (holes left by removals are skipped).
+      const live = this.idOfSlot.flatMap((id, slot) => (id >= 0 ? [slot] : []));
+      const rows = <T extends Float32Array | Uint16Array | Int8Array>(blocks: T[], width: number, make: (length: number) => T) => {
+        const piece = make(4096 * width);
+        for (let from = 0; from < live.length; from += 4096) {
+          const slots = live.slice(from, from + 4096);
+          slots.forEach((slot, i) => {
+            const { block, row } = this.place(slot);
+            piece.set(blocks[block]!.subarray(row * width, (row + 1) * width) as never, i * width);
+          });
+          put(piece.subarray(0, slots.length * width));
+        }
+      };
+      rows(this.norms, 1, (n) => new Float32Array(n));
+      rows(this.coordinates, this.components, (n) => new Uint16Array(n));
+      rows(this.codes, this.dimension, (n) => new Int8Array(n));
     });
   }
 
@@ -370,14 +357,12 @@ export function readQuantizedSnapshot(file: string, options: { blockRows?: numbe
   if (!existsSync(file)) return undefined;
   const blockRows = options.blockRows ?? defaultQuantizedVectorsOptions.blockRows;
   const memory = (bytes: number) => (options.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  let reader: FileReader | undefined;
+  let reader: SnapshotReader | undefined;
   try {
-    reader = new FileReader(file);
+    reader = new SnapshotReader(file);
     const read = reader.read.bind(reader);
-    const lead = Buffer.from(read(new Uint8Array(8)));
-    if (lead.toString('latin1', 0, 4) !== magic) return undefined;
-    const header = JSON.parse(Buffer.from(read(new Uint8Array(lead.readUInt32LE(4)))).toString('utf8')) as Header;
-    if (header.version !== formatVersion) return undefined;
+    const header = reader.header<Header>(magic);
+    if (!header || header.version !== formatVersion) return undefined;
     const { rows, dimension: d, components: c } = header;
     const ids = read(new Int32Array(rows));
     if (!header.fitted) {

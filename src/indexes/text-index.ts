@@ -1,7 +1,6 @@
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import SearchableMap from 'minisearch/SearchableMap';
-import { writeWithAtomicRename } from '../store/atomic-file.js';
-import { FileReader } from '../store/file-reader.js';
+import { SnapshotReader, writeSnapshot } from '../store/snapshot-file.js';
 import { IntMap } from './int-map.js';
 import { isCjk, tokenize, tokenizerVersion } from './tokenize.js';
 
@@ -234,30 +233,14 @@ export class TextIndex {
       terms: this.terms.length,
       postings: this.compact.map((postings) => postings.slots.length),
     };
-    writeWithAtomicRename(file, (temporary) => {
-      const fd = openSync(temporary, 'w');
-      try {
-        const headerBytes = Buffer.from(JSON.stringify(header));
-        const lead = Buffer.alloc(8);
-        lead.write(magic, 0, 'latin1');
-        lead.writeUInt32LE(headerBytes.length, 4);
-        const bytesOf = (values: Uint8Array | Uint16Array | Int32Array | Uint32Array) => {
-          const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-          // writeSync may write less than asked for large buffers.
-          for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-        };
-        bytesOf(lead);
-        bytesOf(headerBytes);
-        bytesOf(termBytes);
-        bytesOf(this.idOfSlot.subarray(0, this.slotCount));
-        bytesOf(this.lengths.subarray(0, this.slotCount * fieldCount));
-        for (const postings of this.compact) {
-          bytesOf(postings.offsets);
-          bytesOf(postings.slots);
-          bytesOf(postings.freqs);
-        }
-      } finally {
-        closeSync(fd);
+    writeSnapshot(file, magic, header, (put) => {
+      put(termBytes);
+      put(this.idOfSlot.subarray(0, this.slotCount));
+      put(this.lengths.subarray(0, this.slotCount * fieldCount));
+      for (const postings of this.compact) {
+        put(postings.offsets);
+        put(postings.slots);
+        put(postings.freqs);
       }
     });
   }
@@ -268,14 +251,12 @@ export class TextIndex {
    */
   static load(file: string, options: TextIndexOptions = {}): TextIndex | undefined {
     if (!existsSync(file)) return undefined;
-    let reader: FileReader | undefined;
+    let reader: SnapshotReader | undefined;
     try {
-      reader = new FileReader(file);
+      reader = new SnapshotReader(file);
       const read = reader.read.bind(reader);
-      const lead = Buffer.from(read(new Uint8Array(8)));
-      if (lead.toString('latin1', 0, 4) !== magic) return undefined;
-      const header = JSON.parse(Buffer.from(read(new Uint8Array(lead.readUInt32LE(4)))).toString('utf8')) as Header;
-      if (header.version !== formatVersion || header.tokenizerVersion !== tokenizerVersion) return undefined;
+      const header = reader.header<Header>(magic);
+      if (!header || header.version !== formatVersion || header.tokenizerVersion !== tokenizerVersion) return undefined;
       const index = new TextIndex(options);
       const n = header.documents;
       const text = Buffer.from(read(new Uint8Array(header.termBytes))).toString('utf8');

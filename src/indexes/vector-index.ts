@@ -341,8 +341,8 @@ export class VectorIndex {
     const meta = readMeta(base);
     const index = meta && VectorIndex.loadGraph(base, meta, modelId, dimension, options);
     if (!index) return undefined;
-    const copyFile = meta.fullVectors && index.projection ? join(dirname(base), meta.fullVectors) : undefined;
-    index.attachFullCopy(copyFile ? QuantizedVectors.load(copyFile, index.projection!) : undefined);
+    const copyFile = fullCopyFile(base, meta, options);
+    index.attachFullCopy(copyFile && index.projection ? QuantizedVectors.load(copyFile, index.projection) : undefined);
     return index;
   }
 
@@ -353,7 +353,7 @@ export class VectorIndex {
   static async loadAsync(base: string, modelId: string, dimension: number, options: VectorIndexOptions = {}): Promise<VectorIndex | undefined> {
     const meta = readMeta(base);
     if (!meta) return undefined;
-    const copyFile = meta.fullVectors && options.reduction && (options.reduction.rerankFrom ?? 'memory') === 'memory' ? join(dirname(base), meta.fullVectors) : undefined;
+    const copyFile = fullCopyFile(base, meta, options);
     const reading = copyFile && existsSync(copyFile) ? readQuantizedSnapshotInWorker(copyFile) : undefined;
     let index: VectorIndex | undefined;
     try {
@@ -422,6 +422,12 @@ function checkedPca(pca: Pca, dimension: number, reduction: Pick<VectorReduction
     );
   }
   return pca;
+}
+
+/** The snapshot's copy of the full vectors, when the options keep one in memory (see VectorReduction.rerankFrom). */
+function fullCopyFile(base: string, meta: VectorIndexMeta, options: VectorIndexOptions): string | undefined {
+  const inMemory = options.reduction && (options.reduction.rerankFrom ?? 'memory') === 'memory';
+  return inMemory && meta.fullVectors ? join(dirname(base), meta.fullVectors) : undefined;
 }
 
 function readMeta(base: string): VectorIndexMeta | undefined {

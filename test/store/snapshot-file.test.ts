@@ -3,15 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FileReader } from '../../src/store/file-reader.js';
+import { SnapshotReader } from '../../src/store/snapshot-file.js';
 
-describe('FileReader.read', () => {
+describe('SnapshotReader.read', () => {
   it('fills typed arrays in file order, across staging-buffer boundaries', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sagasu-reader-')), 'data.bin');
     const ints = Int32Array.from({ length: 1000 }, (_, i) => i * 7 - 300);
     const floats = Float32Array.from({ length: 333 }, (_, i) => i / 3);
     writeFileSync(file, Buffer.concat([Buffer.from([1, 2, 3]), Buffer.from(ints.buffer), Buffer.from(floats.buffer)]));
-    const reader = new FileReader(file, 64);
+    const reader = new SnapshotReader(file, 64);
     try {
       assert.deepEqual([...reader.read(new Uint8Array(3))], [1, 2, 3]);
       // A view into a larger buffer is filled where it points, nowhere else.
