@@ -19,6 +19,7 @@ import { SqliteStore, sourceKey, sourceName, type ImageRecord, type IndexRow, ty
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { defaultRegionOptions, gridsFor, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
+import { dot } from './embedding/pooling.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
 import { promoteDominantText, rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
@@ -128,6 +129,14 @@ export interface VerificationOptions {
    * often ranked 13th-36th by look, where only its local features can pick it out. Default 36.
    */
   extendTo?: number;
+  /**
+   * Once a candidate is verified, also verify up to this many of the fused list's candidates that
+   * look most like it (by their stored vectors), wherever fusion ranked them. Products of one
+   * brand share a logo and a layout: a photo of one flavour verifies its sibling with 50-280
+   * inliers (enough to stop the loop at stopAtInliers) while the right package sits 9th-62nd by
+   * look, unverified. Its own check then gives it more inliers than the sibling. Default 4; 0 off.
+   */
+  siblings?: number;
   /** How indexed images' features are extracted. */
   features?: LocalFeatureOptions;
   /**
@@ -145,6 +154,7 @@ export const defaultVerificationOptions = {
   budgetMs: 1000,
   stopAtInliers: 80,
   extendTo: 36,
+  siblings: 4,
   features: {} as LocalFeatureOptions,
   queryFeatures: { minSide: 320 } as LocalFeatureOptions,
   verify: {} as VerifyOptions,
@@ -929,7 +939,7 @@ export class Sagasu {
    */
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
-    const { candidates, perSource, budgetMs, stopAtInliers, extendTo, verify } = this.verification;
+    const { candidates, perSource, budgetMs, stopAtInliers, extendTo, siblings, verify } = this.verification;
     const query = analysis.localFeatures!;
     const results = new Map<number, SpatialReason>();
     // Too few features on either side (a flat or tiny image): nothing to check, say nothing.
@@ -946,32 +956,63 @@ export class Sagasu {
     const tail = fused.slice(candidates, Math.max(candidates, extendTo)).filter((hit) => !sourceFirst(hit));
     let mirroredFeatures: LocalFeatures | undefined;
     let anyVerified = false;
+    const verifyOne = async (hit: FusedHit): Promise<SpatialReason | undefined> => {
+      const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
+      if (!stored) return undefined;
+      const candidate = decodeLocalFeatures(stored);
+      if (tooFew(candidate)) return undefined;
+      let result = await verifyLocalFeatures(query, candidate, verify);
+      let mirrored = false;
+      // A re-post may be flipped: when the mirrored query looked closer, try its features too,
+      // even after a direct match: a flipped page still matches itself directly on symmetric
+      // shapes (a frame, a speech balloon) with a few inliers, as few as a wrong page's.
+      if (hit.reasons.visual?.detail?.mirrored === true && result.inliers < stopAtInliers) {
+        mirroredFeatures ??= await extractLocalFeatures(analysis.decoded.image, { ...this.queryFeatureOptions, mirrored: true });
+        const flipped = await verifyLocalFeatures(mirroredFeatures, candidate, verify);
+        if (flipped.inliers > result.inliers) [result, mirrored] = [flipped, true];
+      }
+      const reason: SpatialReason = { inliers: result.inliers, matches: result.matches, verified: result.verified, ...(mirrored ? { mirrored } : {}) };
+      results.set(hit.id, reason);
+      anyVerified ||= result.verified;
+      return reason;
+    };
     try {
       for (const [index, hit] of [...head, ...tail].entries()) {
         if (index >= head.length && anyVerified) break;
-        const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
-        if (!stored) continue;
-        const candidate = decodeLocalFeatures(stored);
-        if (tooFew(candidate)) continue;
-        let result = await verifyLocalFeatures(query, candidate, verify);
-        let mirrored = false;
-        // A re-post may be flipped: when the mirrored query looked closer, try its features too,
-        // even after a direct match: a flipped page still matches itself directly on symmetric
-        // shapes (a frame, a speech balloon) with a few inliers, as few as a wrong page's.
-        if (hit.reasons.visual?.detail?.mirrored === true && result.inliers < stopAtInliers) {
-          mirroredFeatures ??= await extractLocalFeatures(analysis.decoded.image, { ...this.queryFeatureOptions, mirrored: true });
-          const flipped = await verifyLocalFeatures(mirroredFeatures, candidate, verify);
-          if (flipped.inliers > result.inliers) [result, mirrored] = [flipped, true];
+        const result = await verifyOne(hit);
+        if ((result && result.inliers >= stopAtInliers) || performance.now() - began >= budgetMs) break;
+      }
+      if (anyVerified && siblings > 0) {
+        let checked = 0;
+        for (const hit of this.bySimilarityToBestVerified(fused, results)) {
+          if (checked >= siblings || performance.now() - began >= budgetMs) break;
+          if (await verifyOne(hit)) checked++;
         }
-        results.set(hit.id, { inliers: result.inliers, matches: result.matches, verified: result.verified, ...(mirrored ? { mirrored } : {}) });
-        anyVerified ||= result.verified;
-        if (result.inliers >= stopAtInliers || performance.now() - began >= budgetMs) break;
       }
     } catch (error) {
       this.logger.warn(`spatial verification skipped: ${(error as Error).message}`);
     }
     timings.verifyMs = performance.now() - began;
     return rerankByVerification(fused, results);
+  }
+
+  /**
+   * The fused list's unchecked candidates, closest first to the candidate with the most inliers so
+   * far by their stored vectors (see VerificationOptions.siblings).
+   */
+  private bySimilarityToBestVerified(fused: readonly FusedHit[], results: ReadonlyMap<number, SpatialReason>): FusedHit[] {
+    let best: number | undefined;
+    for (const [id, result] of results) if (result.verified && (best === undefined || result.inliers > results.get(best)!.inliers)) best = id;
+    if (best === undefined) return [];
+    const unchecked = fused.filter((hit) => !results.has(hit.id));
+    const vectors = this.store.embeddingsOf([best, ...unchecked.map((hit) => hit.id)]);
+    const anchor = vectors.get(best);
+    if (!anchor) return [];
+    return unchecked
+      .filter((hit) => vectors.has(hit.id))
+      .map((hit) => ({ hit, similarity: dot(anchor, vectors.get(hit.id)!) }))
+      .sort((a, b) => b.similarity - a.similarity || a.hit.id - b.hit.id)
+      .map(({ hit }) => hit);
   }
 
   /**

@@ -580,7 +580,7 @@ describe('Sagasu.search with spatial verification', () => {
 
   it('goes further down the fused list only while nothing is verified, and stops at the first verified', async () => {
     const dir = tempDir();
-    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 0, stopAtInliers: Infinity, extendTo: 5 } });
+    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 0, stopAtInliers: Infinity, extendTo: 5, siblings: 0 } });
     await engine.indexPaths(pages.map(fixture));
     const query = await engine.prepareQuery(await reshot());
     const fusedOrder = (await engine.search({ prepared: query }, { k: 5, verify: false })).hits.map((hit) => hit.path);
@@ -596,6 +596,34 @@ describe('Sagasu.search with spatial verification', () => {
     assert.ok((await none.search({ image: await reshot() }, { k: 5 })).hits.every((hit) => hit.reasons.spatial === undefined));
     await none.close();
     await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('also verifies the candidates that look most like a verified one, and the one with more inliers goes first', async () => {
+    const dir = tempDir();
+    // A sibling design: page-03 whose lower part (half of the re-shot area) shows page-01 instead,
+    // as two flavours of one brand share the top of their packaging.
+    const [page03, page01] = [fixture('page-03.png'), fixture('page-01.png')];
+    const lower = await sharp(page01).extract({ left: 0, top: 450, width: 600, height: 400 }).toBuffer();
+    const sibling = join(dir, 'sibling.png');
+    await sharp(page03).composite([{ input: lower, left: 0, top: 450 }]).png().toFile(sibling);
+    const paths = [...pages.map(fixture), sibling];
+    // Down the fused list up to the first verified candidate (see the test above), then the two
+    // candidates closest to it by look (the fixture pages look alike: page-02 is one of them).
+    const only = { candidates: 0, perSource: 0, stopAtInliers: Infinity, extendTo: 6, budgetMs: Infinity };
+    const engine = await open(join(dir, 'data'), { verification: { ...only, siblings: 2 } });
+    await engine.indexPaths(paths);
+    const query = await engine.prepareQuery(await reshot());
+    const result = await engine.search({ prepared: query }, { k: 6 });
+    const verified = result.hits.filter((hit) => hit.reasons.spatial?.verified);
+    assert.deepEqual(verified.map((hit) => hit.path).sort(), [page03, sibling].sort());
+    assert.deepEqual(result.hits.slice(0, 2).map((hit) => hit.path), [page03, sibling]);
+    assert.ok(verified[0]!.reasons.spatial!.inliers > verified[1]!.reasons.spatial!.inliers, JSON.stringify(verified.map((hit) => hit.reasons.spatial)));
+    await engine.close();
+    const none = await open(join(dir, 'other'), { verification: { ...only, siblings: 0 } });
+    await none.indexPaths(paths);
+    assert.equal((await none.search({ prepared: query }, { k: 6 })).hits.filter((hit) => hit.reasons.spatial?.verified).length, 1);
+    await none.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
