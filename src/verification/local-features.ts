@@ -119,13 +119,28 @@ export interface VerifyOptions {
   reprojectionThreshold?: number;
   /** Fewest inliers that count as a verified match. Default 12. */
   minInliers?: number;
+  /**
+   * How the homography is estimated from the matches (OpenCV's `findHomography` method):
+   * `'ransac'` (classic RANSAC), `'rho'` (PROSAC-based, matches given best first) or
+   * `'usac-accurate'` (USAC with local optimisation). Default 'ransac'.
+   */
+  estimator?: HomographyEstimator;
 }
+
+export type HomographyEstimator = 'ransac' | 'rho' | 'usac-accurate';
+
+const estimatorMethods: Record<HomographyEstimator, (cv: OpenCv) => number> = {
+  ransac: (cv) => cv.RANSAC,
+  rho: (cv) => cv.RHO,
+  'usac-accurate': (cv) => cv.USAC_ACCURATE,
+};
 
 export const defaultVerifyOptions: Required<VerifyOptions> = {
   ratio: 0.8,
   maxDistance: 64,
   reprojectionThreshold: 6,
   minInliers: 12,
+  estimator: 'ransac',
 };
 
 export interface Verification {
@@ -145,7 +160,9 @@ export interface Verification {
  * folding transform; the rule removed them on the evaluation's unindexed pages.
  */
 export async function verifyLocalFeatures(query: LocalFeatures, candidate: LocalFeatures, options: VerifyOptions = {}): Promise<Verification> {
-  const { ratio, maxDistance, reprojectionThreshold, minInliers } = { ...defaultVerifyOptions, ...options };
+  const { ratio, maxDistance, reprojectionThreshold, minInliers, estimator } = { ...defaultVerifyOptions, ...options };
+  const method = estimatorMethods[estimator];
+  if (!method) throw new SagasuError('INVALID_OPTION', `unknown homography estimator ${JSON.stringify(estimator)} (use ${Object.keys(estimatorMethods).join(', ')})`);
   const none: Verification = { inliers: 0, matches: 0, verified: false };
   const queryCount = query.points.length / 2;
   const candidateCount = candidate.points.length / 2;
@@ -159,27 +176,31 @@ export async function verifyLocalFeatures(query: LocalFeatures, candidate: Local
     const pairs = new cv.DMatchVectorVector();
     owned.push(queryMat, candidateMat, matcher, pairs);
     matcher.knnMatch(queryMat, candidateMat, pairs, 2);
-    const from: number[] = [];
-    const to: number[] = [];
+    const kept: Array<{ queryIdx: number; trainIdx: number; distance: number }> = [];
     for (let i = 0; i < pairs.size(); i++) {
       const pair = pairs.get(i);
       if (pair.size() >= 2) {
         const best = pair.get(0);
         const second = pair.get(1);
-        if (best.distance <= maxDistance && best.distance < ratio * second.distance) {
-          from.push(query.points[2 * best.queryIdx]!, query.points[2 * best.queryIdx + 1]!);
-          to.push(candidate.points[2 * best.trainIdx]!, candidate.points[2 * best.trainIdx + 1]!);
-        }
+        if (best.distance <= maxDistance && best.distance < ratio * second.distance) kept.push({ queryIdx: best.queryIdx, trainIdx: best.trainIdx, distance: best.distance });
       }
       pair.delete();
     }
-    const matches = from.length / 2;
+    // RHO draws its samples from the best matches first (PROSAC); the others sample uniformly.
+    if (estimator === 'rho') kept.sort((a, b) => a.distance - b.distance || a.queryIdx - b.queryIdx);
+    const from: number[] = [];
+    const to: number[] = [];
+    for (const { queryIdx, trainIdx } of kept) {
+      from.push(query.points[2 * queryIdx]!, query.points[2 * queryIdx + 1]!);
+      to.push(candidate.points[2 * trainIdx]!, candidate.points[2 * trainIdx + 1]!);
+    }
+    const matches = kept.length;
     if (matches < Math.max(4, minInliers)) return { ...none, matches };
     const fromMat = cv.matFromArray(matches, 1, cv.CV_32FC2, from);
     const toMat = cv.matFromArray(matches, 1, cv.CV_32FC2, to);
     const inlierMask = new cv.Mat();
     owned.push(fromMat, toMat, inlierMask);
-    const homography = cv.findHomography(fromMat, toMat, cv.RANSAC, reprojectionThreshold, inlierMask);
+    const homography = cv.findHomography(fromMat, toMat, method(cv), reprojectionThreshold, inlierMask);
     owned.push(homography);
     if (homography.empty() || !plausibleHomography(homography.data64F)) return { ...none, matches };
     let inliers = 0;

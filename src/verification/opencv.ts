@@ -33,6 +33,8 @@ export interface OpenCv {
   CV_32FC2: number;
   NORM_HAMMING: number;
   RANSAC: number;
+  RHO: number;
+  USAC_ACCURATE: number;
   Mat: new (rows?: number, cols?: number, type?: number) => CvMat;
   matFromArray(rows: number, cols: number, type: number, data: ArrayLike<number>): CvMat;
   ORB: new (nfeatures: number) => { detectAndCompute(image: CvMat, mask: CvMat, keypoints: CvVector<CvKeyPoint>, descriptors: CvMat): void; delete(): void };

@@ -102,6 +102,23 @@ describe('verifyLocalFeatures', () => {
     assert.ok(unflipped.inliers >= 500 && unflipped.inliers > 5 * direct.inliers, `inliers ${unflipped.inliers} vs ${direct.inliers} direct`);
   });
 
+  it('verifies the crop and nothing else with every homography estimator', async () => {
+    const query = await features(await reshotCrop(page()));
+    const original = await features(page());
+    const others = await Promise.all(['page-02.png', 'photo-01.png'].map(async (name) => features(readFileSync(fixture(name)))));
+    for (const estimator of ['ransac', 'rho', 'usac-accurate'] as const) {
+      const right = await verifyLocalFeatures(query, original, { estimator });
+      assert.equal(right.verified, true, estimator);
+      assert.ok(right.inliers >= 40, `${estimator}: inliers ${right.inliers}`);
+      for (const other of others) assert.equal((await verifyLocalFeatures(query, other, { estimator })).verified, false, estimator);
+    }
+  });
+
+  it('refuses an unknown estimator with INVALID_OPTION', async () => {
+    const query = await features(await reshotCrop(page()));
+    await assert.rejects(verifyLocalFeatures(query, query, { estimator: 'lmeds' as never }), (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION');
+  });
+
   it('reports nothing when a side has too few features', async () => {
     const empty: LocalFeatures = { width: 10, height: 10, points: new Float32Array(0), descriptors: new Uint8Array(0) };
     assert.deepEqual(await verifyLocalFeatures(empty, await features(page())), { inliers: 0, matches: 0, verified: false });
