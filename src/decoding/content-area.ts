@@ -21,6 +21,14 @@ export interface ContentAreaOptions {
   minShare: number;
   /** ...and at most this share (larger: the image is all content, nothing to cut). Default 0.75. */
   maxShare: number;
+  /**
+   * Chrome that sits close to the picture (an avatar, a line of text above it, a caption) joins
+   * its area; it is cut off along a band of rows or columns without detail at least this many
+   * analysis pixels wide. Default 2.
+   */
+  minGap: number;
+  /** ...when the part cut off is at most this share of the rest (larger: two halves of one picture, kept). Default 0.25. */
+  maxChromeShare: number;
 }
 
 export const defaultContentAreaOptions: ContentAreaOptions = {
@@ -29,6 +37,8 @@ export const defaultContentAreaOptions: ContentAreaOptions = {
   joinRadius: 2,
   minShare: 0.12,
   maxShare: 0.75,
+  minGap: 2,
+  maxChromeShare: 0.25,
 };
 
 /** The content area in the image's pixel coordinates, or undefined when the image has none to cut out. */
@@ -103,17 +113,101 @@ export async function findContentArea(image: DecodedImage, options: Partial<Cont
     if (!best || area.count > best.count) best = area;
   }
   if (!best) return undefined;
-  const share = ((best.x1 - best.x0 + 1) * (best.y1 - best.y0 + 1)) / (width * height);
+  // The dilation grew the area by joinRadius on each side: back to the detail it holds.
+  const found = cutOffChrome(detail, width, shrinkToDetail(detail, width, { x0: best.x0 + r, y0: best.y0 + r, x1: best.x1 - r, y1: best.y1 - r }), o);
+  if (!found) return undefined;
+  const share = ((found.x1 - found.x0 + 1) * (found.y1 - found.y0 + 1)) / (width * height);
   if (share < o.minShare || share > o.maxShare) return undefined;
-  // Back to image pixels; the dilation grew the area by joinRadius on each side.
+  // Back to image pixels.
   const sx = image.width / width;
   const sy = image.height / height;
-  const x = Math.max(0, Math.floor((best.x0 + r) * sx));
-  const y = Math.max(0, Math.floor((best.y0 + r) * sy));
-  const x1 = Math.min(image.width, Math.ceil((best.x1 - r + 1) * sx));
-  const y1 = Math.min(image.height, Math.ceil((best.y1 - r + 1) * sy));
+  const x = Math.max(0, Math.floor(found.x0 * sx));
+  const y = Math.max(0, Math.floor(found.y0 * sy));
+  const x1 = Math.min(image.width, Math.ceil((found.x1 + 1) * sx));
+  const y1 = Math.min(image.height, Math.ceil((found.y1 + 1) * sy));
   if (x1 - x < 8 || y1 - y < 8) return undefined;
   return { x, y, w: x1 - x, h: y1 - y };
+}
+
+/** Inclusive bounds in analysis pixels. */
+interface Span {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+const spanArea = (s: Span) => (s.x1 - s.x0 + 1) * (s.y1 - s.y0 + 1);
+
+/** The bounds of the detail pixels inside `span`, or undefined when it holds none. */
+function shrinkToDetail(detail: Uint8Array, width: number, span: Span | undefined): Span | undefined {
+  if (!span) return undefined;
+  const out = { x0: span.x1 + 1, y0: span.y1 + 1, x1: span.x0 - 1, y1: span.y0 - 1 };
+  for (let y = span.y0; y <= span.y1; y++) {
+    for (let x = span.x0; x <= span.x1; x++) {
+      if (!detail[y * width + x]) continue;
+      if (x < out.x0) out.x0 = x;
+      if (x > out.x1) out.x1 = x;
+      if (y < out.y0) out.y0 = y;
+      if (y > out.y1) out.y1 = y;
+    }
+  }
+  return out.x1 < out.x0 ? undefined : out;
+}
+
+/**
+ * An XY-cut, one side at a time: while a band of empty rows or columns (at least minGap wide)
+ * separates a small part of the area from a large one, the small part is chrome and goes. A
+ * picture's own gutters are thinner than minGap at the analysis size, or split it into parts
+ * too large to be chrome, so the picture stays whole.
+ */
+function cutOffChrome(detail: Uint8Array, width: number, span: Span | undefined, o: Pick<ContentAreaOptions, 'minGap' | 'maxChromeShare'>): Span | undefined {
+  let area = span;
+  for (let step = 0; area && step < 8; step++) {
+    const current: Span = area;
+    const cuts = [...emptyBands(detail, width, current, 'rows'), ...emptyBands(detail, width, current, 'columns')]
+      .filter((band) => band.to - band.from + 1 >= o.minGap)
+      .sort((a, b) => b.to - b.from - (a.to - a.from));
+    let kept: Span | undefined;
+    for (const band of cuts) {
+      const [first, second] =
+        band.axis === 'rows'
+          ? [{ ...current, y1: band.from - 1 }, { ...current, y0: band.to + 1 }]
+          : [{ ...current, x1: band.from - 1 }, { ...current, x0: band.to + 1 }];
+      const a = shrinkToDetail(detail, width, first);
+      const b = shrinkToDetail(detail, width, second);
+      if (!a || !b) continue;
+      const [large, small] = spanArea(a) >= spanArea(b) ? [a, b] : [b, a];
+      if (spanArea(small) <= o.maxChromeShare * spanArea(large)) {
+        kept = large;
+        break;
+      }
+    }
+    if (!kept) break;
+    area = kept;
+  }
+  return area;
+}
+
+/** Runs of rows (or columns) of `span` without a detail pixel, inside it (the span is shrunk to its detail). */
+function emptyBands(detail: Uint8Array, width: number, span: Span, axis: 'rows' | 'columns'): Array<{ axis: 'rows' | 'columns'; from: number; to: number }> {
+  const [from, to] = axis === 'rows' ? [span.y0, span.y1] : [span.x0, span.x1];
+  const bands: Array<{ axis: 'rows' | 'columns'; from: number; to: number }> = [];
+  let start = -1;
+  for (let i = from; i <= to; i++) {
+    let empty = true;
+    if (axis === 'rows') {
+      for (let x = span.x0; x <= span.x1 && empty; x++) if (detail[i * width + x]) empty = false;
+    } else {
+      for (let y = span.y0; y <= span.y1 && empty; y++) if (detail[y * width + i]) empty = false;
+    }
+    if (empty && start < 0) start = i;
+    if (!empty && start >= 0) {
+      bands.push({ axis, from: start, to: i - 1 });
+      start = -1;
+    }
+  }
+  return bands;
 }
 
 /** The pixels of `box` as a DecodedImage of their own (original size and format kept: they describe the bytes given). */

@@ -18,6 +18,30 @@ async function screenshotOfPage(): Promise<Buffer> {
   return sharp(chrome).composite([{ input: page, left: 500, top: 120 }]).png().toBuffer();
 }
 
+/**
+ * A chat-app screenshot where the poster's avatar and two lines of message text sit just above
+ * the picture (24 px: close enough to join its area of detail), and the picture is either the
+ * fixture page or, with `split`, its two halves 40 px apart (one picture with a wide gutter).
+ */
+async function chatScreenshot(split = false): Promise<{ shot: Buffer; pageHeight: number }> {
+  const page = await sharp(fixture('page-03.png')).resize({ width: 420 }).png().toBuffer();
+  const { height = 0 } = await sharp(page).metadata();
+  const half = Math.floor(height / 2);
+  const parts = split
+    ? [
+        { input: await sharp(page).extract({ left: 0, top: 0, width: 420, height: half }).toBuffer(), left: 500, top: 120 },
+        { input: await sharp(page).extract({ left: 0, top: half, width: 420, height: height - half }).toBuffer(), left: 500, top: 120 + half + 40 },
+      ]
+    : [{ input: page, left: 500, top: 120 }];
+  const chrome = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="1366" height="${split ? 808 : 768}">` +
+      `<rect width="1366" height="${split ? 808 : 768}" fill="#313338"/><rect width="240" height="${split ? 808 : 768}" fill="#1e1f22"/>` +
+      `<circle cx="470" cy="80" r="14" fill="#80848e"/>` +
+      `<rect x="500" y="66" width="360" height="10" rx="4" fill="#4e5058"/><rect x="500" y="86" width="220" height="10" rx="4" fill="#4e5058"/></svg>`,
+  );
+  return { shot: await sharp(chrome).composite(parts).png().toBuffer(), pageHeight: split ? height + 40 : height };
+}
+
 describe('findContentArea', () => {
   it('finds the picture inside a screenshot, to within two analysis pixels', async () => {
     const shot = await screenshotOfPage();
@@ -28,6 +52,22 @@ describe('findContentArea', () => {
     // The analysis copy is 192 px wide: one of its pixels is 7 px of the screenshot.
     const near = (a: number, b: number) => Math.abs(a - b) <= 15;
     assert.ok(near(box.x, 500) && near(box.y, 120) && near(box.x + box.w, 920) && near(box.y + box.h, 120 + height), JSON.stringify(box));
+  });
+
+  it('cuts off the avatar and the lines of text just above the picture', async () => {
+    const { shot, pageHeight } = await chatScreenshot();
+    const box = await findContentArea((await decodeImage(shot)).image);
+    assert.ok(box, 'a content area');
+    const near = (a: number, b: number) => Math.abs(a - b) <= 15;
+    assert.ok(near(box.x, 500) && near(box.y, 120) && near(box.x + box.w, 920) && near(box.y + box.h, 120 + pageHeight), JSON.stringify(box));
+  });
+
+  it('keeps a picture whole when a wide gutter splits it into two large parts', async () => {
+    const { shot, pageHeight } = await chatScreenshot(true);
+    const box = await findContentArea((await decodeImage(shot)).image);
+    assert.ok(box, 'a content area');
+    const near = (a: number, b: number) => Math.abs(a - b) <= 15;
+    assert.ok(near(box.y, 120) && near(box.y + box.h, 120 + pageHeight), JSON.stringify(box));
   });
 
   it('finds none in an image that is all content, or all flat', async () => {
