@@ -116,7 +116,7 @@ export async function findContentArea(image: DecodedImage, options: Partial<Cont
   // The dilation grew the area by joinRadius on each side: back to the detail it holds.
   const found = cutOffChrome(detail, width, shrinkToDetail(detail, width, { x0: best.x0 + r, y0: best.y0 + r, x1: best.x1 - r, y1: best.y1 - r }), o);
   if (!found) return undefined;
-  const share = ((found.x1 - found.x0 + 1) * (found.y1 - found.y0 + 1)) / (width * height);
+  const share = spanArea(found) / (width * height);
   if (share < o.minShare || share > o.maxShare) return undefined;
   // Back to image pixels.
   const sx = image.width / width;

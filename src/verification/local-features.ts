@@ -161,7 +161,7 @@ export interface Verification {
  */
 export async function verifyLocalFeatures(query: LocalFeatures, candidate: LocalFeatures, options: VerifyOptions = {}): Promise<Verification> {
   const { ratio, maxDistance, reprojectionThreshold, minInliers, estimator } = { ...defaultVerifyOptions, ...options };
-  const method = estimatorMethods[estimator];
+  const method = Object.hasOwn(estimatorMethods, estimator) ? estimatorMethods[estimator] : undefined;
   if (!method) throw new SagasuError('INVALID_OPTION', `unknown homography estimator ${JSON.stringify(estimator)} (use ${Object.keys(estimatorMethods).join(', ')})`);
   const none: Verification = { inliers: 0, matches: 0, verified: false };
   const queryCount = query.points.length / 2;
