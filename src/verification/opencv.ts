@@ -41,7 +41,7 @@ export interface OpenCv {
   KeyPointVector: new () => CvVector<CvKeyPoint>;
   BFMatcher: new (norm: number, crossCheck: boolean) => { knnMatch(query: CvMat, train: CvMat, matches: CvVector<CvVector<CvDMatch>>, k: number): void; delete(): void };
   DMatchVectorVector: new () => CvVector<CvVector<CvDMatch>>;
-  findHomography(src: CvMat, dst: CvMat, method: number, threshold: number, mask: CvMat): CvMat;
+  findHomography(src: CvMat, dst: CvMat, method: number, threshold: number, mask: CvMat, maxIters?: number, confidence?: number): CvMat;
 }
 
 let loading: Promise<OpenCv> | undefined;

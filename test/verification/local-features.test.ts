@@ -119,6 +119,29 @@ describe('verifyLocalFeatures', () => {
     await assert.rejects(verifyLocalFeatures(query, query, { estimator: 'lmeds' as never }), (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION');
   });
 
+  it('still verifies a right match when RANSAC may draw only a few samples, since most of its matches agree', async () => {
+    const query = await features(await reshotCrop(page()));
+    const original = await features(page());
+    const full = await verifyLocalFeatures(query, original, { maxIterations: 2000 });
+    const few = await verifyLocalFeatures(query, original, { maxIterations: 50 });
+    assert.equal(few.verified, true);
+    assert.equal(few.matches, full.matches);
+    assert.ok(few.inliers >= 0.9 * full.inliers, `inliers ${few.inliers} with 50 samples vs ${full.inliers} with 2000`);
+    // The cap is applied: a single sample does not find the transform all 2000 agree on.
+    assert.ok((await verifyLocalFeatures(query, original, { maxIterations: 1 })).inliers < full.inliers);
+  });
+
+  it('refuses a maxIterations that is not a whole number >= 1 with INVALID_OPTION', async () => {
+    const query = await features(await reshotCrop(page()));
+    for (const maxIterations of [0, 2.5, Number.NaN]) {
+      await assert.rejects(
+        verifyLocalFeatures(query, query, { maxIterations }),
+        (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION' && /maxIterations/.test(error.message),
+        String(maxIterations),
+      );
+    }
+  });
+
   it('reports nothing when a side has too few features', async () => {
     const empty: LocalFeatures = { width: 10, height: 10, points: new Float32Array(0), descriptors: new Uint8Array(0) };
     assert.deepEqual(await verifyLocalFeatures(empty, await features(page())), { inliers: 0, matches: 0, verified: false });
