@@ -127,7 +127,7 @@ describe('verifyLocalFeatures', () => {
     assert.equal(few.verified, true);
     assert.equal(few.matches, full.matches);
     assert.ok(few.inliers >= 0.9 * full.inliers, `inliers ${few.inliers} with 50 samples vs ${full.inliers} with 2000`);
-    // The cap is applied: a single sample does not find the transform all 2000 agree on.
+    // The cap is applied: one sample does not find the transform that 2000 samples find.
     assert.ok((await verifyLocalFeatures(query, original, { maxIterations: 1 })).inliers < full.inliers);
   });
 
