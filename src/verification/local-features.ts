@@ -139,6 +139,9 @@ export interface VerifyOptions {
 
 export type HomographyEstimator = 'ransac' | 'rho' | 'usac-accurate';
 
+/** OpenCV's own default, passed only because `maxIters` comes before it in the binding's arguments. */
+const estimatorConfidence = 0.995;
+
 const estimatorMethods: Record<HomographyEstimator, (cv: OpenCv) => number> = {
   ransac: (cv) => cv.RANSAC,
   rho: (cv) => cv.RHO,
@@ -212,7 +215,7 @@ export async function verifyLocalFeatures(query: LocalFeatures, candidate: Local
     const toMat = cv.matFromArray(matches, 1, cv.CV_32FC2, to);
     const inlierMask = new cv.Mat();
     owned.push(fromMat, toMat, inlierMask);
-    const homography = cv.findHomography(fromMat, toMat, method(cv), reprojectionThreshold, inlierMask, maxIterations, 0.995);
+    const homography = cv.findHomography(fromMat, toMat, method(cv), reprojectionThreshold, inlierMask, maxIterations, estimatorConfidence);
     owned.push(homography);
     if (homography.empty() || !plausibleHomography(homography.data64F)) return { ...none, matches };
     let inliers = 0;
