@@ -130,6 +130,12 @@ export interface VerificationOptions {
    */
   extendTo?: number;
   /**
+   * Go on down to extendTo even after a verified candidate, unless one verified with at least
+   * this many inliers: a wrong page or a carton of the same brand can verify weakly (12-19
+   * inliers) while the right one sits 13th-36th. Default 0: any verified candidate ends the search.
+   */
+  extendUnlessInliers?: number;
+  /**
    * Once a candidate is verified, also verify up to this many of the fused list's candidates that
    * look most like it (by their stored vectors), wherever fusion ranked them. Products of one
    * brand share a logo and a layout: a photo of one flavour verifies its sibling with 50-280
@@ -154,6 +160,7 @@ export const defaultVerificationOptions = {
   budgetMs: 1000,
   stopAtInliers: 80,
   extendTo: 36,
+  extendUnlessInliers: 0,
   siblings: 4,
   features: {} as LocalFeatureOptions,
   queryFeatures: { minSide: 320 } as LocalFeatureOptions,
@@ -939,7 +946,7 @@ export class Sagasu {
    */
   private async verifyCandidates(fused: FusedHit[], analysis: Analysis, timings: StageTimings): Promise<VerifiedHit[]> {
     const began = performance.now();
-    const { candidates, perSource, budgetMs, stopAtInliers, extendTo, siblings, verify } = this.verification;
+    const { candidates, perSource, budgetMs, stopAtInliers, extendTo, extendUnlessInliers, siblings, verify } = this.verification;
     const query = analysis.localFeatures!;
     const results = new Map<number, SpatialReason>();
     // Too few features on either side (a flat or tiny image): nothing to check, say nothing.
@@ -952,10 +959,11 @@ export class Sagasu {
     // A source's own first hits go first (they are the likeliest originals, and the budget may
     // stop the loop early), then the rest of the fused head.
     const head = [...fused.filter(sourceFirst), ...fused.slice(0, candidates).filter((hit) => !sourceFirst(hit))];
-    // Further down the list only while nothing in the head was verified.
+    // Further down the list only while nothing in the head was verified well enough.
     const tail = fused.slice(candidates, Math.max(candidates, extendTo)).filter((hit) => !sourceFirst(hit));
     let mirroredFeatures: LocalFeatures | undefined;
     let anyVerified = false;
+    let confidentlyVerified = false;
     const verifyOne = async (hit: FusedHit): Promise<SpatialReason | undefined> => {
       const stored = this.store.getLocalFeatures(hit.id, localFeaturesId);
       if (!stored) return undefined;
@@ -974,11 +982,12 @@ export class Sagasu {
       const reason: SpatialReason = { inliers: result.inliers, matches: result.matches, verified: result.verified, ...(mirrored ? { mirrored } : {}) };
       results.set(hit.id, reason);
       anyVerified ||= result.verified;
+      confidentlyVerified ||= result.verified && result.inliers >= extendUnlessInliers;
       return reason;
     };
     try {
       for (const [index, hit] of [...head, ...tail].entries()) {
-        if (index >= head.length && anyVerified) break;
+        if (index >= head.length && confidentlyVerified) break;
         const result = await verifyOne(hit);
         if ((result && result.inliers >= stopAtInliers) || performance.now() - began >= budgetMs) break;
       }

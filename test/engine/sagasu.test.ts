@@ -599,6 +599,29 @@ describe('Sagasu.search with spatial verification', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('goes on past a candidate verified with fewer inliers than extendUnlessInliers, and stops after one with as many', async () => {
+    const dir = tempDir();
+    const only = { candidates: 0, perSource: 0, stopAtInliers: Infinity, extendTo: 5, siblings: 0, budgetMs: Infinity };
+    const engine = await open(join(dir, 'data'), { verification: { ...only, extendUnlessInliers: Infinity } });
+    await engine.indexPaths(pages.map(fixture));
+    const query = await engine.prepareQuery(await reshot());
+    const fusedOrder = (await engine.search({ prepared: query }, { k: 5, verify: false })).hits.map((hit) => hit.path);
+    const everything = await engine.search({ prepared: query }, { k: 5 });
+    assert.equal(everything.hits[0]?.path, fixture('page-03.png'));
+    // No verification is ever strong enough: all five candidates are checked.
+    assert.deepEqual(everything.hits.filter((hit) => hit.reasons.spatial).map((hit) => hit.path).sort(), [...fusedOrder].sort());
+    await engine.close();
+    // A bar the original clears (it verifies with dozens of inliers): checked up to it, as by default.
+    const strict = await open(join(dir, 'other'), { verification: { ...only, extendUnlessInliers: 12 } });
+    await strict.indexPaths(pages.map(fixture));
+    const result = await strict.search({ prepared: query }, { k: 5 });
+    assert.ok(result.hits[0]!.reasons.spatial!.inliers >= 12);
+    const upTo = fusedOrder.slice(0, fusedOrder.indexOf(fixture('page-03.png')) + 1);
+    assert.deepEqual(result.hits.filter((hit) => hit.reasons.spatial).map((hit) => hit.path).sort(), [...upTo].sort());
+    await strict.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('also verifies the candidates that look most like a verified one, and the one with more inliers goes first', async () => {
     const dir = tempDir();
     // A sibling design: page-03 whose lower part (half of the re-shot area) shows page-01 instead,
