@@ -28,6 +28,7 @@ import {
   encodeLocalFeatures,
   extractLocalFeatures,
   localFeaturesId,
+  resolveVerifyOptions,
   verifyLocalFeatures,
   type LocalFeatureOptions,
   type LocalFeatures,
@@ -166,6 +167,27 @@ export const defaultVerificationOptions = {
   queryFeatures: { minSide: 320 } as LocalFeatureOptions,
   verify: {} as VerifyOptions,
 };
+
+/** The options with their defaults, or INVALID_OPTION naming the first one that is out of range. */
+export function resolveVerificationOptions(options: VerificationOptions): typeof defaultVerificationOptions {
+  const resolved = { ...defaultVerificationOptions, ...options };
+  for (const name of ['candidates', 'perSource', 'extendTo', 'siblings'] as const) {
+    const value = resolved[name];
+    if (!(Number.isInteger(value) && value >= 0)) throw new SagasuError('INVALID_OPTION', `verification.${name} must be a whole number >= 0 (got ${JSON.stringify(value)})`);
+  }
+  // Infinity is allowed: no time limit, never stop early, always go on down the list.
+  for (const name of ['budgetMs', 'stopAtInliers', 'extendUnlessInliers'] as const) {
+    const value = resolved[name];
+    if (!(typeof value === 'number' && value >= 0)) throw new SagasuError('INVALID_OPTION', `verification.${name} must be a number >= 0 (got ${JSON.stringify(value)})`);
+  }
+  try {
+    resolveVerifyOptions(resolved.verify);
+  } catch (error) {
+    if (isSagasuError(error)) throw new SagasuError(error.code, `verification.verify: ${error.message.replace(/^sagasu: /, '')}`, { cause: error });
+    throw error;
+  }
+  return resolved;
+}
 
 /** Below this heuristicConfidence a hit is not a confident match (hand-set with the heuristic). */
 const heuristicThreshold = 0.5;
@@ -365,7 +387,7 @@ export class Sagasu {
     this.regions = parts.regions;
     this.indexRegions = options.regionVectors !== false;
     this.regionLayout = regionLayoutId(this.regions.grids);
-    this.verification = { ...defaultVerificationOptions, ...(options.verification || {}) };
+    this.verification = resolveVerificationOptions(options.verification || {});
     this.queryFeatureOptions = { ...this.verification.features, ...this.verification.queryFeatures };
     this.calibration = options.calibration === false ? false : parseCalibrationModel(options.calibration ?? defaultCalibrationModel);
   }
@@ -377,6 +399,8 @@ export class Sagasu {
       ...options,
       timeouts: { ...defaultSagasuOptions.timeouts, ...options.timeouts },
     } as SagasuOptions & typeof defaultSagasuOptions;
+    // Refused here rather than at each query, where a bad value would only skip verification.
+    if (merged.verification) resolveVerificationOptions(merged.verification);
     const dataDir = resolve(merged.dataDir);
     mkdirSync(dataDir, { recursive: true });
     merged.dataDir = dataDir;

@@ -157,6 +157,25 @@ export const defaultVerifyOptions: Required<VerifyOptions> = {
   maxIterations: 1000,
 };
 
+/** The options with their defaults, or INVALID_OPTION naming the first one that is out of range. */
+export function resolveVerifyOptions(options: VerifyOptions = {}): Required<VerifyOptions> {
+  const resolved = { ...defaultVerifyOptions, ...options };
+  const { ratio, maxDistance, reprojectionThreshold, minInliers, estimator, maxIterations } = resolved;
+  const refuse = (what: string, value: unknown) => {
+    throw new SagasuError('INVALID_OPTION', `${what} (got ${JSON.stringify(value)})`);
+  };
+  if (!Object.hasOwn(estimatorMethods, estimator)) refuse(`unknown homography estimator, use ${Object.keys(estimatorMethods).join(', ')}`, estimator);
+  if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) refuse('maxIterations must be a whole number >= 1', maxIterations);
+  if (!(typeof ratio === 'number' && ratio > 0 && ratio <= 1)) refuse('ratio must be a number in (0, 1]', ratio);
+  if (!(typeof maxDistance === 'number' && maxDistance >= 0)) refuse('maxDistance must be a number >= 0', maxDistance);
+  if (!(typeof reprojectionThreshold === 'number' && reprojectionThreshold > 0 && Number.isFinite(reprojectionThreshold))) {
+    refuse('reprojectionThreshold must be a finite number > 0', reprojectionThreshold);
+  }
+  // A homography needs 4 matches: fewer could never be told from chance.
+  if (!(Number.isInteger(minInliers) && minInliers >= 4)) refuse('minInliers must be a whole number >= 4', minInliers);
+  return resolved;
+}
+
 export interface Verification {
   /** Matches that agree with the homography found. */
   inliers: number;
@@ -174,10 +193,8 @@ export interface Verification {
  * folding transform; the rule removed them on the evaluation's unindexed pages.
  */
 export async function verifyLocalFeatures(query: LocalFeatures, candidate: LocalFeatures, options: VerifyOptions = {}): Promise<Verification> {
-  const { ratio, maxDistance, reprojectionThreshold, minInliers, estimator, maxIterations } = { ...defaultVerifyOptions, ...options };
-  const method = Object.hasOwn(estimatorMethods, estimator) ? estimatorMethods[estimator] : undefined;
-  if (!method) throw new SagasuError('INVALID_OPTION', `unknown homography estimator ${JSON.stringify(estimator)} (use ${Object.keys(estimatorMethods).join(', ')})`);
-  if (!(Number.isInteger(maxIterations) && maxIterations >= 1)) throw new SagasuError('INVALID_OPTION', `maxIterations must be a whole number >= 1 (got ${JSON.stringify(maxIterations)})`);
+  const { ratio, maxDistance, reprojectionThreshold, minInliers, estimator, maxIterations } = resolveVerifyOptions(options);
+  const method = estimatorMethods[estimator];
   const none: Verification = { inliers: 0, matches: 0, verified: false };
   const queryCount = query.points.length / 2;
   const candidateCount = candidate.points.length / 2;

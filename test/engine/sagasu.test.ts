@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { defaultRegionOptions, regionBoxes, regionFraction } from '../../src/embedding/regions.js';
 import { SagasuError } from '../../src/errors.js';
-import { Sagasu, type SagasuOptions } from '../../src/sagasu.js';
+import { Sagasu, type SagasuOptions, type VerificationOptions } from '../../src/sagasu.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { VectorIndex } from '../../src/indexes/vector-index.js';
 import type { DecodedImage, OcrEngine } from '../../src/types.js';
@@ -292,6 +292,29 @@ describe('Sagasu.open', () => {
     const visual = await again.search({ image: await blocksPng(2, 66, 48) }, { sources: ['visual'], verify: false });
     assert.equal(visual.hits[0]?.path, join(dir, 'gallery', 'b.png'));
     await again.close();
+  });
+
+  it('refuses out-of-range verification options before touching the data directory', async () => {
+    const dir = tempDir();
+    const cases: Array<[VerificationOptions, RegExp]> = [
+      [{ candidates: -1 }, /verification\.candidates must be a whole number >= 0 \(got -1\)/],
+      [{ siblings: 1.5 }, /verification\.siblings must be a whole number >= 0 \(got 1\.5\)/],
+      [{ budgetMs: Number.NaN }, /verification\.budgetMs must be a number >= 0 \(got null\)/],
+      [{ extendUnlessInliers: '30' as never }, /verification\.extendUnlessInliers must be a number >= 0 \(got "30"\)/],
+      [{ verify: { maxIterations: 0 } }, /^sagasu: verification\.verify: maxIterations must be a whole number >= 1 \(got 0\)$/],
+      [{ verify: { estimator: 'lmeds' as never } }, /verification\.verify: unknown homography estimator, use ransac, rho, usac-accurate \(got "lmeds"\)/],
+    ];
+    for (const [verification, message] of cases) {
+      await assert.rejects(
+        open(join(dir, 'data'), { verification }),
+        (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION' && message.test(error.message),
+        JSON.stringify(verification),
+      );
+    }
+    assert.equal(existsSync(join(dir, 'data')), false);
+    // Infinity is a setting, not a mistake (no limit).
+    const engine = await open(join(dir, 'data'), { verification: { budgetMs: Infinity, stopAtInliers: Infinity, extendUnlessInliers: Infinity } });
+    await engine.close();
   });
 
   it('refuses a data directory indexed with another model', async () => {

@@ -6,11 +6,14 @@ import { decodeImage } from '../../src/decoding/decode-image.js';
 import { SagasuError } from '../../src/errors.js';
 import {
   decodeLocalFeatures,
+  defaultVerifyOptions,
   encodeLocalFeatures,
   extractLocalFeatures,
   plausibleHomography,
+  resolveVerifyOptions,
   verifyLocalFeatures,
   type LocalFeatures,
+  type VerifyOptions,
 } from '../../src/verification/local-features.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -140,6 +143,25 @@ describe('verifyLocalFeatures', () => {
         String(maxIterations),
       );
     }
+  });
+
+  it('refuses ratio, distance, threshold and inlier settings out of range with INVALID_OPTION', async () => {
+    const query = await features(await reshotCrop(page()));
+    const cases: Array<[VerifyOptions, RegExp]> = [
+      [{ ratio: 0 }, /ratio must be a number in \(0, 1\] \(got 0\)/],
+      [{ ratio: 1.2 }, /ratio must be a number in \(0, 1\] \(got 1\.2\)/],
+      [{ maxDistance: -1 }, /maxDistance must be a number >= 0 \(got -1\)/],
+      [{ reprojectionThreshold: Infinity }, /reprojectionThreshold must be a finite number > 0 \(got null\)/],
+      [{ minInliers: 3 }, /minInliers must be a whole number >= 4 \(got 3\)/],
+    ];
+    for (const [options, message] of cases) {
+      await assert.rejects(
+        verifyLocalFeatures(query, query, options),
+        (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION' && message.test(error.message),
+        JSON.stringify(options),
+      );
+    }
+    assert.deepEqual(resolveVerifyOptions({ ratio: 1, minInliers: 4 }), { ...defaultVerifyOptions, ratio: 1, minInliers: 4 });
   });
 
   it('reports nothing when a side has too few features', async () => {
