@@ -134,6 +134,8 @@ export interface VerificationOptions {
    * Go on down to extendTo even after a verified candidate, unless one verified with at least
    * this many inliers: a wrong page or a carton of the same brand can verify weakly (12-19
    * inliers) while the right one sits 13th-36th. Default 0: any verified candidate ends the search.
+   * Measured at 30 with an unbounded budget: 2 more right answers of 1,219 evaluation queries on
+   * seed 1 (where 30 was read off), none on seed 2, for 6% more checks; so not the default.
    */
   extendUnlessInliers?: number;
   /**
