@@ -31,21 +31,38 @@ export interface LocalFeatureOptions {
   maxSide?: number;
   /** A smaller image is enlarged (at most 4x) so its longer side reaches this. Default 640. */
   minSide?: number;
+  /**
+   * Spread the keypoints over the image: `oversample` × maxFeatures candidates are detected, each
+   * cell of a `grid` × `grid` division keeps its strongest up to an equal share of maxFeatures, and
+   * the strongest of the rest fill what is left. ORB's strongest corners crowd into screentone and
+   * dense text, so a quiet panel of a page kept next to none of them and a query made of that panel
+   * had nothing to match. `false` keeps the strongest maxFeatures wherever they are.
+   * Default { grid: 8, oversample: 3 }.
+   */
+  spread?: { grid: number; oversample: number } | false;
 }
 
 export const defaultLocalFeatureOptions: Required<LocalFeatureOptions> = {
   maxFeatures: 1000,
   maxSide: 1024,
   minSide: 640,
+  spread: { grid: 8, oversample: 3 },
 };
 
-/** Recorded with each stored feature set: features from another extractor are not compared. */
+/**
+ * Recorded with each stored feature set: features from another extractor are not compared. The
+ * spread (see LocalFeatureOptions) changes which keypoints are kept, not what a descriptor means,
+ * so feature sets stored before it stay comparable under the same id.
+ */
 export const localFeaturesId = 'orb-640-1024-v2';
 
 const descriptorBytes = 32;
 
 export async function extractLocalFeatures(image: DecodedImage, options: LocalFeatureOptions & { mirrored?: boolean } = {}): Promise<LocalFeatures> {
-  const { maxFeatures, maxSide, minSide } = { ...defaultLocalFeatureOptions, ...options };
+  const { maxFeatures, maxSide, minSide, spread } = { ...defaultLocalFeatureOptions, ...options };
+  if (spread && !(Number.isInteger(spread.grid) && spread.grid >= 1 && Number.isInteger(spread.oversample) && spread.oversample >= 1)) {
+    throw new SagasuError('INVALID_OPTION', `spread needs a whole grid >= 1 and a whole oversample >= 1 (got ${JSON.stringify(spread)})`);
+  }
   // ORB describes 31-px patches over an 8-level pyramid: a 250-px product shot or a thumbnail
   // leaves almost no room for either, so small images are enlarged first.
   const longer = Math.max(image.width, image.height);
@@ -62,12 +79,22 @@ export async function extractLocalFeatures(image: DecodedImage, options: LocalFe
     const mat = new cv.Mat(info.height, info.width, cv.CV_8UC1);
     owned.push(mat);
     mat.data.set(data.subarray(0, info.width * info.height));
-    const orb = new cv.ORB(maxFeatures);
-    const keypoints = new cv.KeyPointVector();
+    const orb = new cv.ORB(spread ? maxFeatures * spread.oversample : maxFeatures);
+    const detected = new cv.KeyPointVector();
     const descriptors = new cv.Mat();
     const mask = new cv.Mat();
-    owned.push(orb, keypoints, descriptors, mask);
-    orb.detectAndCompute(mat, mask, keypoints, descriptors);
+    owned.push(orb, detected, descriptors, mask);
+    let keypoints = detected;
+    if (spread) {
+      orb.detect(mat, detected, mask);
+      keypoints = new cv.KeyPointVector();
+      owned.push(keypoints);
+      for (const index of spreadKeypoints(detected, info.width, info.height, maxFeatures, spread.grid)) keypoints.push_back(detected.get(index));
+      // Describes only the kept keypoints (it may drop one too close to the border, hence the count below).
+      orb.compute(mat, keypoints, descriptors);
+    } else {
+      orb.detectAndCompute(mat, mask, keypoints, descriptors);
+    }
     const count = descriptors.rows === 0 ? 0 : keypoints.size();
     const points = new Float32Array(count * 2);
     for (let i = 0; i < count; i++) {
@@ -81,6 +108,42 @@ export async function extractLocalFeatures(image: DecodedImage, options: LocalFe
   } finally {
     for (const item of owned) item.delete();
   }
+}
+
+/**
+ * Indices of at most `keep` keypoints, in detection order: per grid cell the strongest up to an
+ * equal share, then the strongest of the rest. Written here because OpenCV's own bucketing
+ * (GridAdaptedFeatureDetector) is gone from OpenCV 3 on and not in the wasm build.
+ */
+export function spreadKeypoints(keypoints: KeyPointList, width: number, height: number, keep: number, grid: number): number[] {
+  const count = keypoints.size();
+  if (count <= keep) return Array.from({ length: count }, (_, index) => index);
+  const byCell = new Map<number, Array<{ index: number; response: number }>>();
+  for (let index = 0; index < count; index++) {
+    const { pt, response } = keypoints.get(index);
+    const cell = Math.min(grid - 1, Math.floor((pt.y / height) * grid)) * grid + Math.min(grid - 1, Math.floor((pt.x / width) * grid));
+    let list = byCell.get(cell);
+    if (!list) byCell.set(cell, (list = []));
+    list.push({ index, response });
+  }
+  const share = Math.floor(keep / (grid * grid));
+  const chosen = new Set<number>();
+  const rest: Array<{ index: number; response: number }> = [];
+  for (const list of byCell.values()) {
+    list.sort((a, b) => b.response - a.response || a.index - b.index);
+    for (const [rank, item] of list.entries()) (rank < share ? chosen.add(item.index) : rest.push(item));
+  }
+  rest.sort((a, b) => b.response - a.response || a.index - b.index);
+  for (const item of rest) {
+    if (chosen.size >= keep) break;
+    chosen.add(item.index);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+interface KeyPointList {
+  size(): number;
+  get(index: number): { pt: { x: number; y: number }; response: number };
 }
 
 const encodingVersion = 1;

@@ -16,6 +16,7 @@ export interface CvMat {
 }
 interface CvKeyPoint {
   pt: { x: number; y: number };
+  response: number;
 }
 interface CvVector<T> {
   size(): number;
@@ -37,8 +38,13 @@ export interface OpenCv {
   USAC_ACCURATE: number;
   Mat: new (rows?: number, cols?: number, type?: number) => CvMat;
   matFromArray(rows: number, cols: number, type: number, data: ArrayLike<number>): CvMat;
-  ORB: new (nfeatures: number) => { detectAndCompute(image: CvMat, mask: CvMat, keypoints: CvVector<CvKeyPoint>, descriptors: CvMat): void; delete(): void };
-  KeyPointVector: new () => CvVector<CvKeyPoint>;
+  ORB: new (nfeatures: number) => {
+    detectAndCompute(image: CvMat, mask: CvMat, keypoints: CvVector<CvKeyPoint>, descriptors: CvMat): void;
+    detect(image: CvMat, keypoints: CvVector<CvKeyPoint>, mask: CvMat): void;
+    compute(image: CvMat, keypoints: CvVector<CvKeyPoint>, descriptors: CvMat): void;
+    delete(): void;
+  };
+  KeyPointVector: new () => CvVector<CvKeyPoint> & { push_back(item: CvKeyPoint): void };
   BFMatcher: new (norm: number, crossCheck: boolean) => { knnMatch(query: CvMat, train: CvMat, matches: CvVector<CvVector<CvDMatch>>, k: number): void; delete(): void };
   DMatchVectorVector: new () => CvVector<CvVector<CvDMatch>>;
   findHomography(src: CvMat, dst: CvMat, method: number, threshold: number, mask: CvMat, maxIters?: number, confidence?: number): CvMat;

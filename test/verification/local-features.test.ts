@@ -11,6 +11,7 @@ import {
   extractLocalFeatures,
   plausibleHomography,
   resolveVerifyOptions,
+  spreadKeypoints,
   verifyLocalFeatures,
   type LocalFeatures,
   type VerifyOptions,
@@ -44,6 +45,52 @@ describe('extractLocalFeatures', () => {
     const result = await features(flat);
     assert.equal(result.points.length, 0);
     assert.equal(result.descriptors.length, 0);
+  });
+});
+
+describe('extractLocalFeatures with spread keypoints', () => {
+  /** Left half dense high-contrast marks (corners everywhere, like screentone or small print), right half faint shapes. */
+  async function busyAndQuiet(): Promise<Buffer> {
+    const marks = Array.from({ length: 10 * 13 }, (_, i) => `<rect x="${(i % 10) * 30 + (i % 7)}" y="${Math.floor(i / 10) * 30 + (i % 5)}" width="7" height="6" fill="#000"/>`).join('');
+    const shapes = Array.from({ length: 12 }, (_, i) => `<rect x="${330 + (i % 3) * 85}" y="${30 + Math.floor(i / 3) * 95}" width="${30 + (i % 4) * 8}" height="${40 + (i % 5) * 6}" fill="#c8c8c8"/>`).join('');
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="400"><rect width="600" height="400" fill="#fff"/>${marks}${shapes}</svg>`;
+    return sharp(Buffer.from(svg)).png().toBuffer();
+  }
+  const onTheRight = (result: LocalFeatures) => result.points.filter((value, i) => i % 2 === 0 && value >= result.width / 2).length;
+
+  it('keeps keypoints in a quiet part of the image that the strongest-first choice leaves out', async () => {
+    const image = await decoded(await busyAndQuiet());
+    const strongest = await extractLocalFeatures(image, { maxFeatures: 300, spread: false });
+    const spread = await extractLocalFeatures(image, { maxFeatures: 300, spread: { grid: 4, oversample: 3 } });
+    // ORB's own choice may fall a little short of maxFeatures (it fills its pyramid levels by quota).
+    assert.ok(strongest.points.length / 2 >= 290, `strongest ${strongest.points.length / 2}`);
+    assert.equal(spread.points.length / 2, 300);
+    assert.equal(spread.descriptors.length, 300 * 32);
+    assert.equal(onTheRight(strongest), 0);
+    // 8 of the 16 cells are on the right, with a share of 18 each: the faint shapes' corners fill part of it (63 here).
+    assert.ok(onTheRight(spread) >= 40, `right half: ${onTheRight(spread)}`);
+  });
+
+  it('refuses a spread that is not whole numbers >= 1 with INVALID_OPTION', async () => {
+    const image = await decoded(page());
+    for (const spread of [{ grid: 0, oversample: 3 }, { grid: 4, oversample: 1.5 }]) {
+      await assert.rejects(extractLocalFeatures(image, { spread }), (error: unknown) => error instanceof SagasuError && error.code === 'INVALID_OPTION', JSON.stringify(spread));
+    }
+  });
+});
+
+describe('spreadKeypoints', () => {
+  const list = (points: Array<[number, number, number]>) => ({ size: () => points.length, get: (i: number) => ({ pt: { x: points[i]![0], y: points[i]![1] }, response: points[i]![2] }) });
+
+  it('gives each grid cell its share of the strongest, then fills with the strongest left, in detection order', () => {
+    // 2 x 2 grid on 100 x 100, keep 4 (a share of 1 per cell): cell top-left holds 0, 1, 2; top-right 3; bottom-left 4, 5; bottom-right none.
+    const keypoints = list([[10, 10, 0.9], [20, 20, 0.8], [30, 30, 0.7], [60, 10, 0.1], [10, 60, 0.2], [20, 70, 0.3]]);
+    // Shares: 0 (top-left), 3 (top-right), 5 (bottom-left); the fourth is the strongest left: 1.
+    assert.deepEqual(spreadKeypoints(keypoints, 100, 100, 4, 2), [0, 1, 3, 5]);
+  });
+
+  it('keeps every keypoint when there are no more than it may keep', () => {
+    assert.deepEqual(spreadKeypoints(list([[1, 1, 0.1], [2, 2, 0.2]]), 10, 10, 2, 4), [0, 1]);
   });
 });
 
