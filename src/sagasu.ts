@@ -79,8 +79,7 @@ export interface SagasuOptions {
   /**
    * Also embed the picture inside a query that looks like a screenshot (the largest area of
    * detail, when chrome surrounds it: see findContentArea) and keep, per indexed image, the best
-   * similarity, and search by the text inside it only (see pictureText). Costs one more
-   * embedding for such queries only. Default true.
+   * similarity. Costs one more embedding for such queries only. Default true.
    */
   contentAreaQueries?: boolean;
   /**
@@ -581,7 +580,7 @@ export class Sagasu {
     decoded: DecodedWithHashes,
     withOcr: boolean,
     timings: StageTimings,
-    variants: { mirrored?: boolean; contentArea?: boolean; contentEmbedding?: boolean; regions?: RegionOptions | false } = {},
+    variants: { mirrored?: boolean; contentArea?: boolean; regions?: RegionOptions | false } = {},
     purpose: 'index' | 'query' = 'index',
   ): Promise<Analysis> {
     const image = decoded.image;
@@ -613,7 +612,7 @@ export class Sagasu {
         : undefined;
       // Screenshots: the picture inside, embedded on its own.
       const contentArea = variants.contentArea ? await findContentArea(image) : undefined;
-      const content = contentArea && variants.contentEmbedding !== false
+      const content = contentArea
         ? await this.withTimeout('embedding', this.options.timeouts.embedMs, async () => this.embedder.embed(await cropDecoded(image, contentArea)))
         : undefined;
       const regions = await regionsPromise;
@@ -640,8 +639,7 @@ export class Sagasu {
       embedding: vector,
       ...(regions ? { regionEmbeddings: regions } : {}),
       ...(mirror ? { mirroredEmbedding: mirror } : {}),
-      ...(content ? { contentEmbedding: content } : {}),
-      ...(contentArea ? { contentArea } : {}),
+      ...(content ? { contentEmbedding: content, contentArea } : {}),
       ...(localFeatures ? { localFeatures } : {}),
     };
   }
@@ -853,11 +851,10 @@ export class Sagasu {
       Object.assign(timings, query.prepared.timings);
     } else if (query.image) {
       const visual = wanted.has('visual');
-      // The picture's place is wanted by the text source too (see pictureText), its embedding only by the visual one.
-      const variants = { mirrored: this.options.mirroredQueries && visual, contentArea: this.options.contentAreaQueries, contentEmbedding: visual };
+      const variants = { mirrored: this.options.mirroredQueries && visual, contentArea: this.options.contentAreaQueries && visual };
       analysis = await this.analyse(await this.decode(query.image, timings), wanted.has('text'), timings, variants, 'query');
     }
-    if (analysis && wanted.has('text')) queryText = analysis.ocr ? pictureText(analysis.ocr, analysis.contentArea) : '';
+    if (analysis && wanted.has('text')) queryText = analysis.ocr?.text ?? '';
     const searchStart = performance.now();
     if (analysis && wanted.has('visual')) {
       const best = new Map<number, { similarity: number; mirrored?: boolean; contentArea?: boolean; region?: number }>();
@@ -1174,23 +1171,6 @@ function checkRegionLayout(store: SqliteStore, options: RegionOptions): void {
     );
   }
   store.setMeta(regionLayoutMetaKey, layout);
-}
-
-/**
- * The query's text, and in a screenshot only the text inside the picture: app chrome (a channel
- * name, a clock, a title bar) is not the picture's text, and a fuzzy match of it ("manga" in a
- * channel name, "mango" in a product's text) outranked the picture's own look.
- */
-export function pictureText(ocr: OcrResult, contentArea: Box | undefined): string {
-  if (!contentArea) return ocr.text;
-  const inside = (box: Box) => {
-    const [cx, cy] = [box.x + box.w / 2, box.y + box.h / 2];
-    return cx >= contentArea.x && cx < contentArea.x + contentArea.w && cy >= contentArea.y && cy < contentArea.y + contentArea.h;
-  };
-  return ocr.lines
-    .filter((line) => inside(line.box))
-    .map((line) => line.text)
-    .join('\n');
 }
 
 /** The image flipped left to right. */

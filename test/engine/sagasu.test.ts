@@ -547,33 +547,6 @@ describe('Sagasu.search with a screenshot-like query', () => {
     await engine.close();
   });
 
-  it('searches by the text inside the picture only, not the chrome\'s', async () => {
-    const dir = tempDir();
-    await gallery(dir);
-    const line = (text: string, box: { x: number; y: number; w: number; h: number }) => ({ text, confidence: 90, box, orientation: 'horizontal' as const, language: 'eng', words: [] });
-    // Indexed pictures read as in the other tests; the screenshot reads a line on the picture and a channel name in the side panel.
-    const ocr = new (class extends SizeKeyedOcr {
-      override async recognize(image: DecodedImage) {
-        if (image.width !== 480) return super.recognize(image);
-        const lines = [line('MIDNIGHT BAKERY', { x: 230, y: 150, w: 120, h: 20 }), line('LIGHTHOUSE', { x: 8, y: 12, w: 70, h: 16 })];
-        return { text: lines.map((l) => l.text).join('\n'), lines };
-      }
-    })(ocrText);
-    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder: new ThumbnailEmbedder() });
-    await engine.indexPaths([join(dir, 'gallery')]);
-    const result = await engine.search({ image: await screenshotOfB() }, { sources: ['text'], verify: false });
-    assert.equal(result.queryText, 'MIDNIGHT BAKERY');
-    assert.deepEqual(result.hits.map((hit) => hit.path), [join(dir, 'gallery', 'b.png')]);
-    await engine.close();
-    // Without a picture found inside (the option off), every line is the query's text.
-    const whole = await Sagasu.open({ dataDir: join(dir, 'data'), ocr, embedder: new ThumbnailEmbedder(), contentAreaQueries: false });
-    const all = await whole.search({ image: await screenshotOfB() }, { sources: ['text'], verify: false });
-    assert.equal(all.queryText, 'MIDNIGHT BAKERY\nLIGHTHOUSE');
-    assert.deepEqual(all.hits.map((hit) => hit.path).sort(), [join(dir, 'gallery', 'a.png'), join(dir, 'gallery', 'b.png')]);
-    await whole.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('embeds nothing more when contentAreaQueries is off, or for an image that is all content', async () => {
     const { engine, embedder } = await indexedGallery();
     let before = embedder.calls;
