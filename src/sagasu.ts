@@ -28,6 +28,7 @@ import {
   encodeLocalFeatures,
   extractLocalFeatures,
   localFeaturesId,
+  resolveLocalFeatureOptions,
   resolveVerifyOptions,
   verifyLocalFeatures,
   type LocalFeatureOptions,
@@ -182,11 +183,18 @@ export function resolveVerificationOptions(options: VerificationOptions): typeof
     const value = resolved[name];
     if (!(typeof value === 'number' && value >= 0)) throw new SagasuError('INVALID_OPTION', `verification.${name} must be a number >= 0 (got ${JSON.stringify(value)})`);
   }
-  try {
-    resolveVerifyOptions(resolved.verify);
-  } catch (error) {
-    if (isSagasuError(error)) throw new SagasuError(error.code, `verification.verify: ${error.message.replace(/^sagasu: /, '')}`, { cause: error });
-    throw error;
+  const checks: Array<[string, () => unknown]> = [
+    ['verify', () => resolveVerifyOptions(resolved.verify)],
+    ['features', () => resolveLocalFeatureOptions(resolved.features)],
+    ['queryFeatures', () => resolveLocalFeatureOptions({ ...resolved.features, ...resolved.queryFeatures })],
+  ];
+  for (const [name, check] of checks) {
+    try {
+      check();
+    } catch (error) {
+      if (isSagasuError(error)) throw new SagasuError(error.code, `verification.${name}: ${error.message.replace(/^sagasu: /, '')}`, { cause: error });
+      throw error;
+    }
   }
   return resolved;
 }

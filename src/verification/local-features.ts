@@ -58,11 +58,22 @@ export const localFeaturesId = 'orb-640-1024-v2';
 
 const descriptorBytes = 32;
 
-export async function extractLocalFeatures(image: DecodedImage, options: LocalFeatureOptions & { mirrored?: boolean } = {}): Promise<LocalFeatures> {
-  const { maxFeatures, maxSide, minSide, spread } = { ...defaultLocalFeatureOptions, ...options };
-  if (spread && !(Number.isInteger(spread.grid) && spread.grid >= 1 && Number.isInteger(spread.oversample) && spread.oversample >= 1)) {
+/** The options with their defaults, or INVALID_OPTION naming the first one that is out of range. */
+export function resolveLocalFeatureOptions(options: LocalFeatureOptions = {}): Required<LocalFeatureOptions> {
+  const resolved = { ...defaultLocalFeatureOptions, ...options };
+  for (const name of ['maxFeatures', 'maxSide', 'minSide'] as const) {
+    const value = resolved[name];
+    if (!(Number.isInteger(value) && value >= 1)) throw new SagasuError('INVALID_OPTION', `${name} must be a whole number >= 1 (got ${JSON.stringify(value)})`);
+  }
+  const { spread } = resolved;
+  if (spread !== false && !(typeof spread === 'object' && spread !== null && Number.isInteger(spread.grid) && spread.grid >= 1 && Number.isInteger(spread.oversample) && spread.oversample >= 1)) {
     throw new SagasuError('INVALID_OPTION', `spread needs a whole grid >= 1 and a whole oversample >= 1 (got ${JSON.stringify(spread)})`);
   }
+  return resolved;
+}
+
+export async function extractLocalFeatures(image: DecodedImage, options: LocalFeatureOptions & { mirrored?: boolean } = {}): Promise<LocalFeatures> {
+  const { maxFeatures, maxSide, minSide, spread } = resolveLocalFeatureOptions(options);
   // ORB describes 31-px patches over an 8-level pyramid: a 250-px product shot or a thumbnail
   // leaves almost no room for either, so small images are enlarged first.
   const longer = Math.max(image.width, image.height);

@@ -303,6 +303,8 @@ describe('Sagasu.open', () => {
       [{ extendUnlessInliers: '30' as never }, /verification\.extendUnlessInliers must be a number >= 0 \(got "30"\)/],
       [{ verify: { maxIterations: 0 } }, /^sagasu: verification\.verify: maxIterations must be a whole number >= 1 \(got 0\)$/],
       [{ verify: { estimator: 'lmeds' as never } }, /verification\.verify: unknown homography estimator, use ransac, rho, usac-accurate \(got "lmeds"\)/],
+      [{ features: { spread: { grid: 0, oversample: 3 } } }, /verification\.features: spread needs a whole grid >= 1 and a whole oversample >= 1/],
+      [{ queryFeatures: { maxFeatures: 0 } }, /verification\.queryFeatures: maxFeatures must be a whole number >= 1 \(got 0\)/],
     ];
     for (const [verification, message] of cases) {
       await assert.rejects(
