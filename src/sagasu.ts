@@ -381,7 +381,18 @@ export class Sagasu {
 
   private constructor(
     options: SagasuOptions & typeof defaultSagasuOptions,
-    parts: { store: SqliteStore; text: TextIndex; vector: VectorIndex; region: VectorIndex; regions: RegionOptions; regionEmbedder: Embedder; ocr: OcrEngine | false; embedder: Embedder; owned: Array<OcrEngine | Embedder> },
+    parts: {
+      store: SqliteStore;
+      text: TextIndex;
+      vector: VectorIndex;
+      region: VectorIndex;
+      regions: RegionOptions;
+      regionEmbedder: Embedder;
+      ocr: OcrEngine | false;
+      embedder: Embedder;
+      owned: Array<OcrEngine | Embedder>;
+      verification: typeof defaultVerificationOptions;
+    },
   ) {
     this.options = options;
     this.dataDir = options.dataDir;
@@ -397,7 +408,7 @@ export class Sagasu {
     this.regions = parts.regions;
     this.indexRegions = options.regionVectors !== false;
     this.regionLayout = regionLayoutId(this.regions.grids);
-    this.verification = resolveVerificationOptions(options.verification || {});
+    this.verification = parts.verification;
     this.queryFeatureOptions = { ...this.verification.features, ...this.verification.queryFeatures };
     this.calibration = options.calibration === false ? false : parseCalibrationModel(options.calibration ?? defaultCalibrationModel);
   }
@@ -410,7 +421,7 @@ export class Sagasu {
       timeouts: { ...defaultSagasuOptions.timeouts, ...options.timeouts },
     } as SagasuOptions & typeof defaultSagasuOptions;
     // Refused here rather than at each query, where a bad value would only skip verification.
-    if (merged.verification) resolveVerificationOptions(merged.verification);
+    const verification = resolveVerificationOptions(merged.verification || {});
     const dataDir = resolve(merged.dataDir);
     mkdirSync(dataDir, { recursive: true });
     merged.dataDir = dataDir;
@@ -442,7 +453,7 @@ export class Sagasu {
       if (merged.vectorIndex?.reduction !== undefined) store.setMeta(reductionMetaKey, JSON.stringify(recordableReduction(merged.vectorIndex.reduction)));
       const regions = resolveRegionOptions(merged.regionVectors);
       if (merged.regionVectors !== false) checkRegionLayout(store, regions);
-      const engine = new Sagasu(merged, { store, text, vector, region, regions, regionEmbedder, ocr, embedder, owned });
+      const engine = new Sagasu(merged, { store, text, vector, region, regions, regionEmbedder, ocr, embedder, owned, verification });
       engine.catchUpIndexes();
       return engine;
     } catch (error) {
