@@ -34,7 +34,9 @@ export function explainMatch(reasons: SearchHit['reasons']): string {
   const hash = reasons.hash?.detail as { distance?: number; exact?: boolean } | undefined;
   if (reasons.hash) parts.push(hash?.exact ? 'the very same file' : `near-duplicate (hash distance ${hash?.distance ?? '?'})`);
   const similarity = reasons.visual?.detail?.['similarity'];
+  const colour = reasons.visual?.detail?.['colour'];
   const mirrored =
+    (typeof colour === 'number' ? `, colours ${colour.toFixed(2)}` : '') +
     (reasons.visual?.detail?.['mirrored'] === true ? ', mirrored' : '') + (reasons.visual?.detail?.['contentArea'] === true ? ', picture inside the screenshot' : '') +
     regionReason(reasons.visual?.detail);
   if (reasons.visual) parts.push(`looks alike: visual rank ${reasons.visual.rank}${typeof similarity === 'number' ? `, similarity ${similarity.toFixed(2)}` : ''}${mirrored}`);

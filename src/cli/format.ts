@@ -27,7 +27,8 @@ function describeReasons(hit: SearchHit): string {
   const parts: string[] = [];
   const { visual, text, hash, spatial } = hit.reasons;
   if (spatial?.verified) parts.push(`${spatial.inliers} matching points${spatial.mirrored ? ' (mirrored)' : ''}`);
-  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round(visual.score, 3)}${visual.detail?.mirrored ? ', mirrored' : ''}${visual.detail?.contentArea ? ', picture inside the screenshot' : ''}${regionReason(visual.detail)})`);
+  const colour = visual?.detail?.colour;
+  if (visual) parts.push(`looks alike #${visual.rank} (similarity ${round((visual.detail?.similarity as number | undefined) ?? visual.score, 3)}${typeof colour === 'number' ? `, colours ${round(colour, 2)}` : ''}${visual.detail?.mirrored ? ', mirrored' : ''}${visual.detail?.contentArea ? ', picture inside the screenshot' : ''}${regionReason(visual.detail)})`);
   if (text) parts.push(`words #${text.rank} (${((text.detail?.matched as string[] | undefined) ?? []).slice(0, 8).join(' ')})${text.detail?.dominant ? ', far ahead of any other image' : ''}`);
   const lines = text?.detail?.lines as Array<{ text: string }> | undefined;
   if (lines?.[0]) parts.push(`in "${lines[0].text.replace(/\s+/g, ' ').slice(0, 60)}"`);

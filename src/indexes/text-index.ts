@@ -17,6 +17,8 @@ export interface TextHit {
   score: number;
   /** The query terms (words, or character bigrams for Japanese) found in this image. */
   terms: string[];
+  /** Those of `terms` found only through a fuzzy neighbour (an edit or two away), not as themselves. */
+  approximate: string[];
 }
 
 export interface TextIndexOptions {
@@ -206,8 +208,15 @@ export class TextIndex {
       if (hits.length >= limit) break;
       const id = this.idOfSlot[slot]!;
       if (filter && !filter(id)) continue;
-      const terms = queryTerms.filter((_, q) => reaches[q]!.some(({ term }) => this.holds(term, slot)));
-      hits.push({ id, score: this.scores[slot]!, terms });
+      const terms: string[] = [];
+      const approximate: string[] = [];
+      queryTerms.forEach((queryTerm, q) => {
+        const found = reaches[q]!.filter(({ term }) => this.holds(term, slot));
+        if (found.length === 0) return;
+        terms.push(queryTerm);
+        if (!found.some(({ exact }) => exact)) approximate.push(queryTerm);
+      });
+      hits.push({ id, score: this.scores[slot]!, terms, approximate });
     }
     for (const slot of touched) {
       this.scores[slot] = 0;
@@ -354,15 +363,15 @@ export class TextIndex {
   }
 
   /** The index terms a query term reaches, with their weights (MiniSearch's fuzzy weighting). */
-  private reach(term: string): Array<{ term: number; weight: number }> {
-    const reach: Array<{ term: number; weight: number }> = [];
-    const exact = this.termNumbers.get(term);
-    if (exact !== undefined) reach.push({ term: exact, weight: 1 });
+  private reach(term: string): Array<{ term: number; weight: number; exact: boolean }> {
+    const reach: Array<{ term: number; weight: number; exact: boolean }> = [];
+    const itself = this.termNumbers.get(term);
+    if (itself !== undefined) reach.push({ term: itself, weight: 1, exact: true });
     if (term.length >= 5 && !isCjk(term) && !hasDigit.test(term) && this.options.fuzzy > 0) {
       const maxDistance = Math.min(maxFuzzyDistance, Math.round(term.length * this.options.fuzzy));
       if (maxDistance > 0) {
         for (const [found, [t, distance]] of this.fuzzyTerms.fuzzyGet(term, maxDistance)) {
-          if (distance > 0) reach.push({ term: t, weight: (fuzzyWeight * found.length) / (found.length + distance) });
+          if (distance > 0) reach.push({ term: t, weight: (fuzzyWeight * found.length) / (found.length + distance), exact: false });
         }
       }
     }

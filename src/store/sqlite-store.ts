@@ -87,6 +87,8 @@ export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'updatedAt'> & {
   localFeatures?: { extractor: string; features: Buffer };
   /** Vectors of parts of the image (see the engine's `regionVectors`), each of the store's dimension. */
   regionEmbeddings?: { layout: string; vectors: readonly Float32Array[] };
+  /** The image's colour signature (src/embedding/colour.ts) and the version that made it. */
+  colour?: { kind: string; signature: Uint8Array };
 };
 
 export interface StoreIdentity {
@@ -170,6 +172,13 @@ CREATE TABLE IF NOT EXISTS region_embeddings (
   layout TEXT NOT NULL,
   count INTEGER NOT NULL,
   vectors BLOB NOT NULL
+);
+-- Colour signatures (a hue histogram of a few bytes), read for the visual candidates of a query.
+-- Optional rows: an image without colour, or one indexed before they existed, has none.
+CREATE TABLE IF NOT EXISTS colour_signatures (
+  image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  signature BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -260,6 +269,8 @@ export class SqliteStore {
       featuresById: prepare('SELECT features FROM local_features WHERE image_id = ? AND extractor = ?'),
       insertRegions: prepare('INSERT OR REPLACE INTO region_embeddings (image_id, layout, count, vectors) VALUES (?, ?, ?, ?)'),
       regionsByIds: prepare('SELECT image_id AS id, vectors FROM region_embeddings WHERE image_id IN (SELECT value FROM json_each(?))'),
+      insertColour: prepare('INSERT OR REPLACE INTO colour_signatures (image_id, kind, signature) VALUES (?, ?, ?)'),
+      coloursByIds: prepare('SELECT image_id AS id, signature FROM colour_signatures WHERE kind = ? AND image_id IN (SELECT value FROM json_each(?))'),
       regionCount: prepare('SELECT COALESCE(SUM(count), 0) AS n FROM region_embeddings'),
     };
   }
@@ -443,6 +454,7 @@ export class SqliteStore {
     const id = Number(result.lastInsertRowid);
     if (image.localFeatures) this.statements.insertFeatures!.run(id, image.localFeatures.extractor, image.localFeatures.features);
     if (regions) this.statements.insertRegions!.run(id, image.regionEmbeddings!.layout, image.regionEmbeddings!.vectors.length, regions);
+    if (image.colour) this.statements.insertColour!.run(id, image.colour.kind, Buffer.from(image.colour.signature));
     this.statements.addChange!.run(id, 'add');
     return id;
   }
@@ -552,6 +564,16 @@ export class SqliteStore {
     if (ids.length === 0) return found;
     for (const row of this.statements.regionsByIds!.all(JSON.stringify(ids)) as Array<{ id: number; vectors: Buffer }>) {
       found.set(row.id, this.unpackRegions(row.vectors));
+    }
+    return found;
+  }
+
+  /** The colour signatures of these images made by this version (`kind`); images without one are absent. */
+  colourSignaturesOf(ids: readonly number[], kind: string): Map<number, Uint8Array> {
+    const found = new Map<number, Uint8Array>();
+    if (ids.length === 0) return found;
+    for (const row of this.statements.coloursByIds!.all(kind, JSON.stringify(ids)) as Array<{ id: number; signature: Buffer }>) {
+      found.set(row.id, new Uint8Array(row.signature));
     }
     return found;
   }

@@ -9,7 +9,8 @@ import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions, type VerificationOptions } from '../../src/sagasu.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { VectorIndex } from '../../src/indexes/vector-index.js';
-import type { DecodedImage, OcrEngine } from '../../src/types.js';
+import type { DecodedImage, Embedder, OcrEngine } from '../../src/types.js';
+import { colourSignatureId } from '../../src/embedding/colour.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
 import { localFeaturesId } from '../../src/verification/local-features.js';
@@ -506,6 +507,90 @@ describe('Sagasu stage time limits', () => {
   });
 });
 
+describe('Sagasu.search with OCR text matched only approximately', () => {
+  /** The gallery, and queries of another picture whose sizes key the words OCR "reads" in them. */
+  async function engineReading(extra: Partial<SagasuOptions> = {}) {
+    const dir = tempDir();
+    await gallery(dir);
+    const words = { ...ocrText, '70x48': '# bakfry', '72x48': 'bakfry opens', '74x48': 'bakfry midnigt' };
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: new SizeKeyedOcr(words), embedder: new ThumbnailEmbedder(), ...extra });
+    await engine.indexPaths([join(dir, 'gallery')]);
+    const textHits = async (width: number, text?: string) => {
+      const result = await engine.search({ image: await blocksPng(9, width, 48), ...(text ? { text } : {}) }, { sources: ['text'] });
+      return result.hits.map((hit) => [hit.path, hit.reasons.text?.detail?.matched]);
+    };
+    return { dir, engine, textHits };
+  }
+
+  it('drops a text hit resting on one word that the image has only approximately', async () => {
+    const { dir, engine, textHits } = await engineReading();
+    const b = join(dir, 'gallery', 'b.png');
+    assert.deepEqual(await textHits(70), []);
+    // One word found as itself, or two found approximately, still count.
+    assert.deepEqual(await textHits(72), [[b, ['bakfry', 'opens']]]);
+    assert.deepEqual(await textHits(74), [[b, ['bakfry', 'midnigt']]]);
+    // Typed text is the user's own word: a near miss is what fuzzy matching is for.
+    assert.deepEqual(await textHits(70, 'bakfry'), [[b, ['bakfry']]]);
+    assert.deepEqual((await engine.search({ text: 'bakfry' })).hits.map((hit) => hit.path), [b]);
+    await engine.close();
+  });
+
+  it('keeps it when loneFuzzyTextHits is on', async () => {
+    const { dir, engine, textHits } = await engineReading({ loneFuzzyTextHits: true });
+    assert.deepEqual(await textHits(70), [[join(dir, 'gallery', 'b.png'), ['bakfry']]]);
+    await engine.close();
+  });
+});
+
+describe('Sagasu.search with colour', () => {
+  /** Every picture looks the same to it: only colour can tell them apart. */
+  class SameLookEmbedder implements Embedder {
+    readonly modelId = 'test-same-look';
+    readonly dimension = 4;
+    async embed(): Promise<Float32Array> {
+      return Float32Array.of(0.5, 0.5, 0.5, 0.5);
+    }
+    async close(): Promise<void> {}
+  }
+  const solidPng = (rgb: [number, number, number], width = 64) =>
+    sharp({ create: { width, height: 48, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+
+  async function fruitBowl(extra: Partial<SagasuOptions> = {}) {
+    const dir = tempDir();
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: false, embedder: new SameLookEmbedder(), verification: false, ...extra });
+    // Indexed first, so it wins ties of look.
+    await engine.add({ bytes: await solidPng([230, 120, 20]), source: { kind: 'file', path: 'orange.png', absolutePath: join(dir, 'orange.png') } });
+    await engine.add({ bytes: await solidPng([230, 210, 40]), source: { kind: 'file', path: 'lemon.png', absolutePath: join(dir, 'lemon.png') } });
+    await engine.add({ bytes: await solidPng([128, 128, 128]), source: { kind: 'file', path: 'grey.png', absolutePath: join(dir, 'grey.png') } });
+    const search = async (rgb: [number, number, number]) =>
+      (await engine.search({ image: await solidPng(rgb, 60) }, { sources: ['visual'] })).hits.map((hit) => [hit.path, hit.reasons.visual?.detail?.colour]);
+    return { engine, search };
+  }
+
+  it('puts the image of the same colours ahead of other colours among look-alikes, and shows how close the colours are', async () => {
+    const { engine, search } = await fruitBowl();
+    // A lemon in the shade: the same hue. Orange shares a little of it (the bins next to each other).
+    // Grey has no colour to compare, so colour neither lowers nor raises it: it ties with the lemon
+    // by look, as before, and the tie goes to the lower id.
+    assert.deepEqual(await search([115, 105, 20]), [['lemon.png', 1], ['grey.png', undefined], ['orange.png', 0.1137]]);
+    await engine.close();
+  });
+
+  it('leaves the order of look alone for a query without colour', async () => {
+    const { engine, search } = await fruitBowl();
+    assert.deepEqual(await search([90, 90, 90]), [['orange.png', undefined], ['lemon.png', undefined], ['grey.png', undefined]]);
+    await engine.close();
+  });
+
+  it('stores and compares nothing when turned off, and refuses a weight out of range', async () => {
+    const { engine, search } = await fruitBowl({ colour: false });
+    assert.deepEqual(await search([115, 105, 20]), [['orange.png', undefined], ['lemon.png', undefined], ['grey.png', undefined]]);
+    assert.deepEqual([...engine.store.colourSignaturesOf([1, 2, 3], colourSignatureId)], []);
+    await engine.close();
+    await assert.rejects(Sagasu.open({ dataDir: join(tempDir(), 'data'), ocr: false, embedder: new SameLookEmbedder(), colour: { weight: 2 } }), /colour.weight must be a number from 0 to 1, got 2/);
+  });
+});
+
 describe('Sagasu.search with a mirrored query', () => {
   it('matches a left-right flipped copy through the mirrored embedding, and says so', async () => {
     const dir = tempDir();
@@ -515,7 +600,7 @@ describe('Sagasu.search with a mirrored query', () => {
     await engine.indexPaths([join(dir, 'gallery')]);
     const result = await engine.search({ image: flipped }, { k: 1, sources: ['visual'] });
     assert.equal(result.hits[0]?.path, join(dir, 'gallery', 'nested', 'c.png'));
-    assert.deepEqual(result.hits[0]?.reasons.visual?.detail, { similarity: 1, mirrored: true });
+    assert.deepEqual(result.hits[0]?.reasons.visual?.detail, { similarity: 1, colour: 1, mirrored: true });
     await engine.close();
 
     const plain = await open(join(dir, 'data'), { mirroredQueries: false });

@@ -41,6 +41,21 @@ describe('TextIndex.search', () => {
     assert.equal(sampleIndex().search('BAKFRY')[0]?.id, 2);
   });
 
+  it('says which matched terms were found only through a fuzzy neighbour', () => {
+    const hits = sampleIndex().search('bakfry midnight');
+    assert.deepEqual(
+      hits.map((hit) => [hit.id, hit.terms.sort(), hit.approximate]),
+      [[2, ['bakfry', 'midnight'], ['bakfry']]],
+    );
+    const index = sampleIndex();
+    index.add({ id: 4, text: 'bakfry', names: '' });
+    // Found as itself in 4, only approximately in 2.
+    assert.deepEqual(
+      index.search('bakfry').map((hit) => [hit.id, hit.approximate]),
+      [[4, []], [2, ['bakfry']]],
+    );
+  });
+
   it('matches numbers exactly: one digit away is another page', () => {
     const index = sampleIndex();
     index.add({ id: 4, text: 'CHAPTER 10452', names: '' });
@@ -187,8 +202,10 @@ function randomDocuments(count: number, seed: number, firstId = 1): TextDocument
   }));
 }
 
+type ReferenceHit = Omit<TextHit, 'approximate'>;
+
 /** MiniSearch set up as this project's text index was before the compact one: the reference ranking. */
-function miniSearchHits(documents: TextDocument[], query: string, options: { fuzzy?: number; namesBoost?: number } = {}): TextHit[] {
+function miniSearchHits(documents: TextDocument[], query: string, options: { fuzzy?: number; namesBoost?: number } = {}): ReferenceHit[] {
   const { fuzzy = 0.2, namesBoost = 0.5 } = options;
   const index = new MiniSearch<TextDocument>({ idField: 'id', fields: ['text', 'names'], storeFields: [], tokenize, processTerm: (term: string) => term });
   index.addAll(documents);
@@ -208,7 +225,7 @@ function miniSearchHits(documents: TextDocument[], query: string, options: { fuz
 }
 
 /** Same documents, same scores (to rounding), same matched terms; ranked by score. */
-function assertSameHits(actual: TextHit[], expected: TextHit[], query: string): void {
+function assertSameHits(actual: TextHit[], expected: ReferenceHit[], query: string): void {
   assert.deepEqual(
     actual.map((hit) => hit.id).sort((a, b) => a - b),
     expected.map((hit) => hit.id).sort((a, b) => a - b),

@@ -74,6 +74,22 @@ describe('indexing and searching with the real engines', () => {
     }
   });
 
+  it('compares colours: the copy of a photo matches its own colours better than any other photo, a black-and-white page has none', async () => {
+    for (const name of photos) {
+      const query = await sharp(fixture(name)).resize({ width: 320 }).jpeg({ quality: 60 }).toBuffer();
+      const visual = (await engine.search({ image: query }, { k: 10, sources: ['visual'] })).hits;
+      const colourOf = (path: string) => visual.find((hit) => hit.path === path)?.reasons.visual?.detail?.colour as number | undefined;
+      const own = colourOf(fixture(name))!;
+      assert.equal(typeof own, 'number', `${name}: its own colours compared`);
+      for (const other of photos.filter((photo) => photo !== name)) {
+        const theirs = colourOf(fixture(other));
+        assert.ok(theirs === undefined || own > theirs, `${name}: own colours ${own}, ${other}'s ${theirs}`);
+      }
+      const page = visual.find((hit) => hit.path === fixture('page-02.png'));
+      assert.equal(page?.reasons.visual?.detail?.colour, undefined, name);
+    }
+  });
+
   it('finds an exact copy through its hash', async () => {
     const result = await engine.search({ image: readFileSync(fixture('photo-03.png')) }, { k: 1 });
     assert.deepEqual(result.hits[0]?.reasons.hash?.detail, { distance: 0, exact: true });

@@ -194,3 +194,19 @@ describe('SqliteStore region vectors', () => {
     store.close();
   });
 });
+
+describe('SqliteStore colour signatures', () => {
+  it('returns the signatures of the asked images made by the asked version, and deletes them with the image', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    const signature = Uint8Array.from({ length: 16 }, (_, i) => i * 2);
+    const coloured = store.insertImage({ ...image('a'.repeat(64)), colour: { kind: 'hue16-v1', signature } });
+    store.attachSource(coloured, 'local', file('a.png'));
+    const grey = store.insertImage(image('b'.repeat(64)));
+    const older = store.insertImage({ ...image('c'.repeat(64)), colour: { kind: 'hue8-v0', signature: new Uint8Array(8) } });
+    assert.deepEqual([...store.colourSignaturesOf([coloured, grey, older, 999], 'hue16-v1')].map(([id, s]) => [id, Array.from(s)]), [[coloured, Array.from(signature)]]);
+    assert.deepEqual([...store.colourSignaturesOf([], 'hue16-v1')], []);
+    store.detachSource(store.findSource('local', sourceKey(file('a.png')))!.id, coloured);
+    assert.deepEqual([...store.colourSignaturesOf([coloured], 'hue16-v1')], []);
+    store.close();
+  });
+});
