@@ -50,6 +50,10 @@ describe('explainMatch', () => {
       'looks alike: visual rank 2, similarity 0.80, picture inside the screenshot',
     );
     assert.equal(
+      explainMatch({ visual: { rank: 1, score: 0.88, contribution: 0.02, detail: { similarity: 0.91, colour: 0.9 } } }),
+      'looks alike: visual rank 1, similarity 0.91, colours 0.90',
+    );
+    assert.equal(
       explainMatch({ visual: { rank: 1, score: 0.7, contribution: 0.02, detail: { similarity: 0.7, region: 4, regionBox: { x: 0, y: 0, w: 0.333, h: 0.333 } } } }),
       'looks alike: visual rank 1, similarity 0.70, matches the top left part of the image',
     );
