@@ -1,6 +1,7 @@
 /** The package entry (`import { Sagasu } from 'sagasu'`): the engine, its options and defaults, and the types a caller meets. */
 export {
   Sagasu,
+  defaultColourOptions,
   defaultSagasuOptions,
   defaultVerificationOptions,
   imageExtensions,
@@ -9,6 +10,7 @@ export {
   type AddInput,
   type AddResult,
   type AddStatus,
+  type ColourOptions,
   type IndexPathsOptions,
   type IndexSummary,
   type Logger,
