@@ -110,12 +110,13 @@ export interface SagasuOptions {
   verification?: false | VerificationOptions;
   /**
    * Colour: each image's hue histogram is stored (a few bytes, see src/embedding/colour.ts), and
-   * an image query's visual candidates are re-ordered by look and colour together: a candidate's
-   * visual score is its cosine similarity minus `weight` times how far its colours are from the
-   * query's (1 - histogram intersection), shown as `reasons.visual.detail.colour`. Only a mismatch
-   * counts against a candidate, so a candidate is never raised by colour alone; an image or query
-   * without colour (black-and-white manga) is left as it was. `false` turns it off (nothing stored,
-   * nothing re-ordered). Default `{ weight: 0.3 }`.
+   * the first `candidates` of an image query's visual ranking are re-ordered among themselves by
+   * look and colour together: a candidate's visual score is its cosine similarity minus `weight`
+   * times how far its colours are from the query's (1 - histogram intersection), shown as
+   * `reasons.visual.detail.colour`. Only a mismatch counts against a candidate, so a candidate is
+   * never raised by colour alone; an image or query without colour (black-and-white manga) is left
+   * as it was. `false` turns it off (nothing stored, nothing re-ordered). Default
+   * `defaultColourOptions`.
    */
   colour?: false | ColourOptions;
   /**
@@ -132,21 +133,32 @@ export interface SagasuOptions {
 export interface ColourOptions {
   /** How much a full colour mismatch takes off a visual candidate's cosine similarity. Default 0.3. */
   weight?: number;
+  /**
+   * How many of the first visual candidates (by look) colour re-orders. The rest keep their
+   * places, so colour never moves an image into or out of the set that spatial verification can
+   * reach (its `extendTo`). Default 36.
+   */
+  candidates?: number;
 }
 
 /**
- * Chosen on the products collection of `sagasu eval` seed 1 (replaying the visual lists of its
- * records with colour signatures added), then checked on seed 2: fused R@1 of phone photos 0.904
- * -> 0.959 (seed 1) and 0.822 -> 0.904 (seed 2) in the replay; 0.05-0.2 gained less on seed 1.
+ * The weight was chosen on the products collection of `sagasu eval` seed 1 (replaying the visual
+ * lists of its records with colour signatures added), then checked on seed 2: in that replay,
+ * fused R@1 of phone photos 0.904 -> 0.959 (seed 1) and 0.822 -> 0.904 (seed 2); 0.05-0.2 gained
+ * less on seed 1. Re-ordering the whole ranking (not just the first 36) lost store photos in the
+ * full evaluation: a photo of a product on a crowded shelf has the shelf's colours, which pushed
+ * the right product from the 35th place (where verification found it) to the 98th.
  */
-export const defaultColourOptions: Required<ColourOptions> = { weight: 0.3 };
+export const defaultColourOptions: Required<ColourOptions> = { weight: 0.3, candidates: 36 };
 
-/** Checks colour options when the engine opens; 0 (or `false`) means no colour at all. */
-export function resolveColourWeight(colour: false | ColourOptions | undefined): number {
-  if (colour === false) return 0;
-  const weight = colour?.weight ?? defaultColourOptions.weight;
+/** Checks colour options when the engine opens: false when colour is off (`false`, or weight 0). */
+export function resolveColourOptions(colour: false | ColourOptions | undefined): Required<ColourOptions> | false {
+  if (colour === false) return false;
+  const resolved = { ...defaultColourOptions, ...colour };
+  const { weight, candidates } = resolved;
   if (!(Number.isFinite(weight) && weight >= 0 && weight <= 1)) throw new SagasuError('INVALID_OPTION', `colour.weight must be a number from 0 to 1, got ${weight}`);
-  return weight;
+  if (!(Number.isInteger(candidates) && candidates >= 1 && candidates <= 1000)) throw new SagasuError('INVALID_OPTION', `colour.candidates must be a whole number from 1 to 1000, got ${candidates}`);
+  return weight === 0 ? false : resolved;
 }
 
 export interface VerificationOptions {
@@ -413,8 +425,8 @@ export class Sagasu {
   private regionIndex: VectorIndex;
   /** The region layout and penalty (also when indexing them is off: stored regions are still searched). */
   private readonly regions: RegionOptions;
-  /** See SagasuOptions.colour: 0 when colour is off. */
-  private readonly colourWeight: number;
+  /** See SagasuOptions.colour. */
+  private readonly colour: Required<ColourOptions> | false;
   /** Whether images added now get region vectors, and the layout id they are stored with. */
   private readonly indexRegions: boolean;
   private readonly regionLayout: string;
@@ -440,7 +452,7 @@ export class Sagasu {
       embedder: Embedder;
       owned: Array<OcrEngine | Embedder>;
       verification: typeof defaultVerificationOptions;
-      colourWeight: number;
+      colour: Required<ColourOptions> | false;
     },
   ) {
     this.options = options;
@@ -458,7 +470,7 @@ export class Sagasu {
     this.indexRegions = options.regionVectors !== false;
     this.regionLayout = regionLayoutId(this.regions.grids);
     this.verification = parts.verification;
-    this.colourWeight = parts.colourWeight;
+    this.colour = parts.colour;
     this.queryFeatureOptions = { ...this.verification.features, ...this.verification.queryFeatures };
     this.calibration = options.calibration === false ? false : parseCalibrationModel(options.calibration ?? defaultCalibrationModel);
   }
@@ -472,7 +484,7 @@ export class Sagasu {
     } as SagasuOptions & typeof defaultSagasuOptions;
     // Refused here rather than at each query, where a bad value would only skip verification.
     const verification = resolveVerificationOptions(merged.verification || {});
-    const colourWeight = resolveColourWeight(merged.colour);
+    const colour = resolveColourOptions(merged.colour);
     const dataDir = resolve(merged.dataDir);
     mkdirSync(dataDir, { recursive: true });
     merged.dataDir = dataDir;
@@ -504,7 +516,7 @@ export class Sagasu {
       if (merged.vectorIndex?.reduction !== undefined) store.setMeta(reductionMetaKey, JSON.stringify(recordableReduction(merged.vectorIndex.reduction)));
       const regions = resolveRegionOptions(merged.regionVectors);
       if (merged.regionVectors !== false) checkRegionLayout(store, regions);
-      const engine = new Sagasu(merged, { store, text, vector, region, regions, regionEmbedder, ocr, embedder, owned, verification, colourWeight });
+      const engine = new Sagasu(merged, { store, text, vector, region, regions, regionEmbedder, ocr, embedder, owned, verification, colour });
       engine.catchUpIndexes();
       return engine;
     } catch (error) {
@@ -703,9 +715,9 @@ export class Sagasu {
       }
     })();
     const [ocr, { vector, mirror, content, contentArea, regions }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
-    const colour = this.colourWeight > 0 ? colourSignature(image) : undefined;
+    const colour = this.colour ? colourSignature(image) : undefined;
     // A screenshot's colours are the picture's, not the app's around it.
-    const contentColour = this.colourWeight > 0 && content && contentArea ? colourSignature(image, contentArea) : undefined;
+    const contentColour = this.colour && content && contentArea ? colourSignature(image, contentArea) : undefined;
     return {
       decoded,
       ocr,
@@ -969,17 +981,18 @@ export class Sagasu {
         }
       }
       const byLook = [...best.entries()].sort((a, b) => b[1].similarity - a[1].similarity || a[0] - b[0]).slice(0, candidates);
-      // Colour re-orders the candidates the look found (see SagasuOptions.colour).
-      // The colours compared are those of what looked alike: the picture inside, when it matched.
-      const colours = (analysis.colour || analysis.contentColour) && this.colourWeight > 0 ? this.store.colourSignaturesOf(byLook.map(([id]) => id), colourSignatureId) : undefined;
-      const hits = byLook
-        .map(([id, found]) => {
-          const signature = colours?.get(id);
-          const own = found.contentArea ? analysis.contentColour : analysis.colour;
-          const colour = signature && own ? colourSimilarity(own, signature) : undefined;
-          return { id, ...found, colour, score: found.similarity - (colour === undefined ? 0 : this.colourWeight * (1 - colour)) };
-        })
-        .sort((a, b) => b.score - a.score || a.id - b.id);
+      // Colour re-orders the first candidates the look found among themselves (see SagasuOptions.colour).
+      const reordered = this.colour && (analysis.colour || analysis.contentColour) ? Math.min(this.colour.candidates, byLook.length) : 0;
+      const weight = this.colour ? this.colour.weight : 0;
+      const colours = reordered > 0 ? this.store.colourSignaturesOf(byLook.slice(0, reordered).map(([id]) => id), colourSignatureId) : undefined;
+      const scored = byLook.map(([id, found]) => {
+        const signature = colours?.get(id);
+        // The colours compared are those of what looked alike: the picture inside, when it matched.
+        const own = found.contentArea ? analysis.contentColour : analysis.colour;
+        const colour = signature && own ? colourSimilarity(own, signature) : undefined;
+        return { id, ...found, colour, score: found.similarity - (colour === undefined ? 0 : weight * (1 - colour)) };
+      });
+      const hits = [...scored.slice(0, reordered).sort((a, b) => b.score - a.score || a.id - b.id), ...scored.slice(reordered)];
       lists.push({
         source: 'visual',
         hits: hits.map(({ id, score, similarity, colour, mirrored, contentArea, region }) => ({

@@ -576,18 +576,26 @@ describe('Sagasu.search with colour', () => {
     await engine.close();
   });
 
+  it('re-orders only the first colour.candidates by look: the rest keep their places', async () => {
+    const { engine, search } = await fruitBowl({ colour: { candidates: 2 } });
+    // Orange and lemon (first and second by look) swap; grey, third, is not compared.
+    assert.deepEqual(await search([115, 105, 20]), [['lemon.png', 1], ['orange.png', 0.1137], ['grey.png', undefined]]);
+    await engine.close();
+  });
+
   it('leaves the order of look alone for a query without colour', async () => {
     const { engine, search } = await fruitBowl();
     assert.deepEqual(await search([90, 90, 90]), [['orange.png', undefined], ['lemon.png', undefined], ['grey.png', undefined]]);
     await engine.close();
   });
 
-  it('stores and compares nothing when turned off, and refuses a weight out of range', async () => {
+  it('stores and compares nothing when turned off, and refuses a weight or a number of candidates out of range', async () => {
     const { engine, search } = await fruitBowl({ colour: false });
     assert.deepEqual(await search([115, 105, 20]), [['orange.png', undefined], ['lemon.png', undefined], ['grey.png', undefined]]);
     assert.deepEqual([...engine.store.colourSignaturesOf([1, 2, 3], colourSignatureId)], []);
     await engine.close();
     await assert.rejects(Sagasu.open({ dataDir: join(tempDir(), 'data'), ocr: false, embedder: new SameLookEmbedder(), colour: { weight: 2 } }), /colour.weight must be a number from 0 to 1, got 2/);
+    await assert.rejects(Sagasu.open({ dataDir: join(tempDir(), 'data'), ocr: false, embedder: new SameLookEmbedder(), colour: { candidates: 0 } }), /colour.candidates must be a whole number from 1 to 1000, got 0/);
   });
 });
 
