@@ -1010,9 +1010,10 @@ export class Sagasu {
     }
     const words = [queryText, query.text ?? ''].join('\n').trim();
     if (words && wanted.has('text')) {
+      // Only OCR's words: a user's typed word with a near miss is what fuzzy matching is for.
+      const dropLoneFuzzy = analysis !== undefined && !query.text?.trim() && !this.options.loneFuzzyTextHits;
       const loneFuzzy = (hit: TextHit) => hit.terms.length === 1 && hit.approximate.length === 1;
-      const ocrOnly = analysis !== undefined && !query.text?.trim() && !this.options.loneFuzzyTextHits;
-      const hits = this.textIndex.search(words, { limit: candidates, filter: inScope }).filter((hit) => !(ocrOnly && loneFuzzy(hit)));
+      const hits = this.textIndex.search(words, { limit: candidates, filter: inScope }).filter((hit) => !(dropLoneFuzzy && loneFuzzy(hit)));
       lists.push({ source: 'text', hits: hits.map((hit) => ({ id: hit.id, score: hit.score, detail: { matched: hit.terms } })) });
     }
     if (analysis && wanted.has('hash')) {
