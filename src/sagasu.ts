@@ -20,7 +20,7 @@ import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedde
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { defaultRegionOptions, gridsFor, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { dot } from './embedding/pooling.js';
-import { colourSignature, colourSignatureId, colourSimilarity } from './embedding/colour.js';
+import { colourSignature, colourSignatureId, colourSignaturePart, colourSimilarity, packColourSignatures } from './embedding/colour.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
 import { promoteDominantText, rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
@@ -113,7 +113,8 @@ export interface SagasuOptions {
    * the first `candidates` of an image query's visual ranking are re-ordered among themselves by
    * look and colour together: a candidate's visual score is its cosine similarity minus `weight`
    * times how far its colours are from the query's (1 - histogram intersection), shown as
-   * `reasons.visual.detail.colour`. Only a mismatch counts against a candidate, so a candidate is
+   * `reasons.visual.detail.colour` (a hit found through one of its region windows is compared with
+   * that window's colours). Only a mismatch counts against a candidate, so a candidate is
    * never raised by colour alone; an image or query without colour (black-and-white manga) is left
    * as it was. `false` turns it off (nothing stored, nothing re-ordered). Default
    * `defaultColourOptions`.
@@ -404,6 +405,8 @@ interface Analysis {
   localFeatures?: LocalFeatures;
   colour?: Uint8Array;
   contentColour?: Uint8Array;
+  /** Indexing: the colours of the whole image and of its region windows (see packColourSignatures). */
+  partColours?: Uint8Array;
 }
 
 /**
@@ -716,6 +719,8 @@ export class Sagasu {
     })();
     const [ocr, { vector, mirror, content, contentArea, regions }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
     const colour = this.colour ? colourSignature(image) : undefined;
+    // Indexing: the colours of each region window too, for queries that match one of them.
+    const regionColours = this.colour && purpose === 'index' && grids.length > 0 ? regionBoxes(image.width, image.height, grids).map((box) => colourSignature(image, box)) : [];
     // A screenshot's colours are the picture's, not the app's around it.
     const contentColour = this.colour && content && contentArea ? colourSignature(image, contentArea) : undefined;
     return {
@@ -726,7 +731,7 @@ export class Sagasu {
       ...(mirror ? { mirroredEmbedding: mirror } : {}),
       ...(content ? { contentEmbedding: content, contentArea } : {}),
       ...(localFeatures ? { localFeatures } : {}),
-      ...(colour ? { colour } : {}),
+      ...(colour || regionColours.some(Boolean) ? { colour, partColours: packColourSignatures([colour, ...regionColours]) } : {}),
       ...(contentColour ? { contentColour } : {}),
     };
   }
@@ -779,7 +784,7 @@ export class Sagasu {
         ocrId: this.ocr === false ? 'none' : this.ocr.id,
         ...(analysis.localFeatures ? { localFeatures: { extractor: localFeaturesId, features: encodeLocalFeatures(analysis.localFeatures) } } : {}),
         ...(analysis.regionEmbeddings ? { regionEmbeddings: { layout: this.regionLayout, vectors: analysis.regionEmbeddings } } : {}),
-        ...(analysis.colour ? { colour: { kind: colourSignatureId, signature: analysis.colour } } : {}),
+        ...(analysis.partColours ? { colour: { kind: colourSignatureId, signature: analysis.partColours } } : {}),
       });
       const { previousImageId } = this.store.attachSource(imageId, scope, input.source);
       if (previousImageId !== undefined) removed = this.store.deleteImageIfOrphaned(previousImageId);
@@ -986,8 +991,10 @@ export class Sagasu {
       const weight = this.colour ? this.colour.weight : 0;
       const colours = reordered > 0 ? this.store.colourSignaturesOf(byLook.slice(0, reordered).map(([id]) => id), colourSignatureId) : undefined;
       const scored = byLook.map(([id, found]) => {
-        const signature = colours?.get(id);
-        // The colours compared are those of what looked alike: the picture inside, when it matched.
+        // The colours compared are those of what looked alike: the picture inside the query, when
+        // it matched; the region of the image, when the query looked like that part.
+        const packed = colours?.get(id);
+        const signature = packed && colourSignaturePart(packed, found.region === undefined ? 0 : found.region + 1);
         const own = found.contentArea ? analysis.contentColour : analysis.colour;
         const colour = signature && own ? colourSimilarity(own, signature) : undefined;
         return { id, ...found, colour, score: found.similarity - (colour === undefined ? 0 : weight * (1 - colour)) };

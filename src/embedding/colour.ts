@@ -15,7 +15,7 @@ import type { Box, DecodedImage } from '../types.js';
  * nothing about hue, and a page of black-and-white manga has no signature at all. Each pixel
  * votes with its chroma, split between the two nearest bins so a hue on a bin edge does not jump.
  */
-export const colourSignatureId = 'hue16-v1';
+export const colourSignatureId = 'hue16-parts-v1';
 
 const bins = 16;
 /** Samples per side of the grid read from the image (or the box). */
@@ -88,4 +88,23 @@ export function colourSimilarity(a: Uint8Array, b: Uint8Array): number {
     sumB += b[i]!;
   }
   return common / Math.max(sumA, sumB, 1);
+}
+
+/**
+ * The signatures of an image and of its region windows (see regions.ts) in one row: 16 bytes each,
+ * the whole image first, zeros for a part without colour. A query that looked like one region of
+ * an image is compared with that region's colours: a crop of a colour page holds only some of them.
+ */
+export function packColourSignatures(parts: ReadonlyArray<Uint8Array | undefined>): Uint8Array | undefined {
+  if (!parts.some((part) => part !== undefined)) return undefined;
+  const packed = new Uint8Array(parts.length * bins);
+  parts.forEach((part, i) => part && packed.set(part, i * bins));
+  return packed;
+}
+
+/** Part `index` of a packed row (0 the whole image, 1 + r region r), or undefined when it has no colour. */
+export function colourSignaturePart(packed: Uint8Array, index: number): Uint8Array | undefined {
+  if ((index + 1) * bins > packed.length) return undefined;
+  const part = packed.subarray(index * bins, (index + 1) * bins);
+  return part.some((value) => value > 0) ? part : undefined;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { colourSignature, colourSimilarity } from '../../src/embedding/colour.js';
+import { colourSignature, colourSignaturePart, colourSimilarity, packColourSignatures } from '../../src/embedding/colour.js';
 import { seededRandom } from '../../src/random.js';
 import type { DecodedImage } from '../../src/types.js';
 
@@ -55,5 +55,23 @@ describe('colourSimilarity', () => {
 
   it('refuses a signature of another size', () => {
     assert.throws(() => colourSimilarity(new Uint8Array(16), new Uint8Array(8)), /sagasu: a colour signature has 16 bins/);
+  });
+});
+
+describe('packColourSignatures and colourSignaturePart', () => {
+  it('keeps the whole image and each region in one row, a part without colour as zeros', () => {
+    const whole = Uint8Array.from(bin(2));
+    const region = Uint8Array.from(bin(9));
+    const packed = packColourSignatures([whole, undefined, region])!;
+    assert.equal(packed.length, 48);
+    assert.deepEqual(Array.from(colourSignaturePart(packed, 0)!), bin(2));
+    assert.equal(colourSignaturePart(packed, 1), undefined);
+    assert.deepEqual(Array.from(colourSignaturePart(packed, 2)!), bin(9));
+    // A region the row does not have (an image indexed without regions).
+    assert.equal(colourSignaturePart(packed, 3), undefined);
+  });
+
+  it('stores nothing for an image none of whose parts has colour', () => {
+    assert.equal(packColourSignatures([undefined, undefined]), undefined);
   });
 });

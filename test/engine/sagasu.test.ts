@@ -10,7 +10,8 @@ import { Sagasu, type SagasuOptions, type VerificationOptions } from '../../src/
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { VectorIndex } from '../../src/indexes/vector-index.js';
 import type { DecodedImage, Embedder, OcrEngine } from '../../src/types.js';
-import { colourSignatureId } from '../../src/embedding/colour.js';
+import { colourSignature, colourSignatureId, colourSimilarity } from '../../src/embedding/colour.js';
+import { decodeImage } from '../../src/decoding/decode-image.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
 import { localFeaturesId } from '../../src/verification/local-features.js';
@@ -847,6 +848,12 @@ describe('Sagasu region vectors', () => {
     assert.deepEqual(detail?.regionBox, regionFraction(9, grids));
     // An exact part scores 1 less the penalty that keeps whole-image matches ahead of parts.
     assert.equal(detail?.similarity, 1 - defaultRegionOptions.penalty);
+    // Its colours are compared with the region's own, not with the whole picture's.
+    const partColours = colourSignature((await decodeImage(part)).image)!;
+    const page = (await decodeImage(await blocksPng(8, 360, 360))).image;
+    const regionMatch = colourSimilarity(partColours, colourSignature(page, box)!);
+    assert.equal(detail?.colour, Math.round(regionMatch * 10_000) / 10_000);
+    assert.ok(colourSimilarity(partColours, colourSignature(page)!) < regionMatch - 0.1);
     await engine.close();
   });
 
