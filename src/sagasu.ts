@@ -20,7 +20,7 @@ import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedde
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { defaultRegionOptions, gridsFor, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { dot } from './embedding/pooling.js';
-import { colourSignature, colourSignatureId, colourSignaturePart, colourSimilarity, packColourSignatures } from './embedding/colour.js';
+import { colourMatch, colourSignature, colourSignatureId, packColourSignatures } from './embedding/colour.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
 import { promoteDominantText, rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
@@ -114,7 +114,7 @@ export interface SagasuOptions {
    * look and colour together: a candidate's visual score is its cosine similarity minus `weight`
    * times how far its colours are from the query's (1 - histogram intersection), shown as
    * `reasons.visual.detail.colour` (a hit found through one of its region windows is compared with
-   * that window's colours). Only a mismatch counts against a candidate, so a candidate is
+   * that window's colours or the whole image's, whichever match better). Only a mismatch counts against a candidate, so a candidate is
    * never raised by colour alone; an image or query without colour (black-and-white manga) is left
    * as it was. `false` turns it off (nothing stored, nothing re-ordered). Default
    * `defaultColourOptions`.
@@ -145,9 +145,9 @@ export interface ColourOptions {
 /**
  * The weight was read off the products of `sagasu eval` seed 1 (replaying the visual lists of its
  * records with colour added; 0.05-0.2 gained less), seed 2 held out. Full evaluation, both seeds
- * (1 / 2): product phone photos 0.904 -> 0.945 / 0.822 -> 0.877, screenshots 0.959 -> 1.000 /
- * 0.918 -> 0.959, crops 0.959 -> 0.986 / 0.973 -> 1.000, manga unchanged, store photos top-1 -5 /
- * -3 of ~270 but top-5 +6 / +8. Re-ordering the whole ranking (not just the first 36) lost store
+ * (1 / 2): product phone photos 0.904 -> 0.959 / 0.822 -> 0.877, screenshots 0.959 -> 1.000 /
+ * 0.918 -> 0.973, crops 0.959 -> 0.986 / 0.973 -> 1.000, manga unchanged, store photos top-1 -5 /
+ * -3 of ~270 but top-5 +7 / +9. Re-ordering the whole ranking (not just the first 36) lost store
  * photos: a photo of a product on a crowded shelf has the shelf's colours, which pushed the right
  * product from the 35th place (where verification found it) to the 98th.
  */
@@ -993,11 +993,12 @@ export class Sagasu {
       const colours = reordered > 0 ? this.store.colourSignaturesOf(byLook.slice(0, reordered).map(([id]) => id), colourSignatureId) : undefined;
       const scored = byLook.map(([id, found]) => {
         // The colours compared are those of what looked alike: the picture inside the query, when
-        // it matched; the region of the image, when the query looked like that part.
+        // it matched. When a region of the image matched, the better of that region's and the
+        // whole image's: the query may be that part (a bubble cut from a colour cover) or the
+        // whole picture that happened to look most like one window of it (a photo of a kiwi).
         const packed = colours?.get(id);
-        const signature = packed && colourSignaturePart(packed, found.region === undefined ? 0 : found.region + 1);
         const own = found.contentArea ? analysis.contentColour : analysis.colour;
-        const colour = signature && own ? colourSimilarity(own, signature) : undefined;
+        const colour = own && packed ? colourMatch(own, packed, found.region) : undefined;
         return { id, ...found, colour, score: found.similarity - (colour === undefined ? 0 : weight * (1 - colour)) };
       });
       const hits = [...scored.slice(0, reordered).sort((a, b) => b.score - a.score || a.id - b.id), ...scored.slice(reordered)];

@@ -108,3 +108,14 @@ export function colourSignaturePart(packed: Uint8Array, index: number): Uint8Arr
   const part = packed.subarray(index * bins, (index + 1) * bins);
   return part.some((value) => value > 0) ? part : undefined;
 }
+
+/**
+ * How well a query's colours match an indexed image's packed row: its whole image, or, when a
+ * region window matched by look, the better of that window and the whole. Undefined when neither
+ * has colour.
+ */
+export function colourMatch(query: Uint8Array, packed: Uint8Array, region?: number): number | undefined {
+  const parts = [colourSignaturePart(packed, 0), region === undefined ? undefined : colourSignaturePart(packed, region + 1)];
+  const matches = parts.filter((part): part is Uint8Array => part !== undefined).map((part) => colourSimilarity(query, part));
+  return matches.length > 0 ? Math.max(...matches) : undefined;
+}

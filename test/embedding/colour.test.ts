@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { colourSignature, colourSignaturePart, colourSimilarity, packColourSignatures } from '../../src/embedding/colour.js';
+import { colourMatch, colourSignature, colourSignaturePart, colourSimilarity, packColourSignatures } from '../../src/embedding/colour.js';
 import { seededRandom } from '../../src/random.js';
 import type { DecodedImage } from '../../src/types.js';
 
@@ -73,5 +73,29 @@ describe('packColourSignatures and colourSignaturePart', () => {
 
   it('stores nothing for an image none of whose parts has colour', () => {
     assert.equal(packColourSignatures([undefined, undefined]), undefined);
+  });
+});
+
+describe('colourMatch', () => {
+  const yellowBin = Uint8Array.from(bin(2));
+  const blueBin = Uint8Array.from(bin(10));
+  // The whole image is yellow, its region 0 blue, its region 1 without colour.
+  const packed = packColourSignatures([yellowBin, blueBin, undefined])!;
+
+  it('compares with the whole image when no region matched', () => {
+    assert.equal(colourMatch(blueBin, packed), 0);
+    assert.equal(colourMatch(yellowBin, packed), 1);
+  });
+
+  it('takes the better of the matched region and the whole image', () => {
+    // A part of the image (the blue region), and the whole picture that looked like region 0.
+    assert.equal(colourMatch(blueBin, packed, 0), 1);
+    assert.equal(colourMatch(yellowBin, packed, 0), 1);
+    // A region without colour leaves the whole image.
+    assert.equal(colourMatch(blueBin, packed, 1), 0);
+  });
+
+  it('is undefined when the image has no colour at all', () => {
+    assert.equal(colourMatch(blueBin, new Uint8Array(48), 0), undefined);
   });
 });
