@@ -679,11 +679,12 @@ export class Sagasu {
       return result;
     })();
     const grids = variants.regions ? gridsFor(image.width, image.height, variants.regions) : [];
+    const boxes = grids.length > 0 ? regionBoxes(image.width, image.height, grids) : [];
     // Started first: with a region worker they run beside the main thread's embeddings.
     const regionsPromise =
-      grids.length > 0
+      boxes.length > 0
         ? this.withTimeout('embedding', this.options.timeouts.embedMs, async () =>
-            Promise.all(regionBoxes(image.width, image.height, grids).map(async (box) => this.regionEmbedder.embed(await cropDecoded(image, box)))),
+            Promise.all(boxes.map(async (box) => this.regionEmbedder.embed(await cropDecoded(image, box)))),
           ).catch((error: unknown) => {
             // Regions are extra evidence: the image is still indexed, found by its whole vector.
             this.logger.warn(`region vectors skipped: ${(error as Error).message}`);
@@ -721,7 +722,7 @@ export class Sagasu {
     const [ocr, { vector, mirror, content, contentArea, regions }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
     const colour = this.colour ? colourSignature(image) : undefined;
     // Indexing: the colours of each region window too, for queries that match one of them.
-    const regionColours = this.colour && purpose === 'index' && grids.length > 0 ? regionBoxes(image.width, image.height, grids).map((box) => colourSignature(image, box)) : [];
+    const regionColours = this.colour && purpose === 'index' ? boxes.map((box) => colourSignature(image, box)) : [];
     // A screenshot's colours are the picture's, not the app's around it.
     const contentColour = this.colour && content && contentArea ? colourSignature(image, contentArea) : undefined;
     return {
