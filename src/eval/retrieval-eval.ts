@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SagasuError, isSagasuError } from '../errors.js';
-import { rerankByVerification, type SpatialReason } from '../fusion/rerank.js';
+import { heuristicConfidence } from '../fusion/confidence.js';
+import { promoteDominantText, rerankByVerification, type SpatialReason } from '../fusion/rerank.js';
 import { defaultFusionOptions, fuse, type FusedHit, type FusionOptions, type RankedHit, type RankedList, type SourceName } from '../fusion/fuse.js';
 import { tokenize } from '../indexes/tokenize.js';
 import { Sagasu, type SagasuOptions, type SearchHit, type StageTimings } from '../sagasu.js';
@@ -118,6 +119,11 @@ export interface QueryRecord {
   lists: Partial<Record<SourceName, CompactHit[]>>;
   /** The engine's fused answer (top hits with its confidence). */
   fused: Array<{ id: number; score: number; confidence: number }>;
+  /**
+   * The engine's threshold for a confident answer (its calibration model's). Records written
+   * before it was kept have none: their confidences are the heuristic's.
+   */
+  threshold?: number;
   /** Spatial verification of the candidates the engine checked, by image id. */
   spatial?: Record<number, SpatialReason>;
   /** Rank of `expected` per source (0: not found). */
@@ -175,8 +181,13 @@ export interface RetrievalReport {
   indexed: { images: number; seconds: number; failed: number; heldOut: number };
   queries: { total: number; positive: number; negative: number; failed: number; skipped: number };
   rows: ReportRow[];
-  /** Not-indexed queries: the engine's heuristic confidence of their top hit, at each threshold. */
+  /** Not-indexed queries: the hand-set heuristic confidence of their top hit, at each threshold. */
   heuristic: { thresholds: ThresholdPoint[]; chosenThreshold: number; chosen: ThresholdPoint };
+  /**
+   * The engine's own answers, as a user gets them: its confidence (the calibration model it was
+   * opened with) against its threshold. This is the false-positive rate the engine ships with.
+   */
+  engine?: { threshold: number; point: ThresholdPoint; acceptedRecallByRow: Record<string, number> };
   calibration?: CalibrationReport;
   sweep?: SweepResult[];
   /** Image id -> identities (a gallery image indexed twice under the same bytes has two). */
@@ -282,11 +293,11 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
 
   const workDir = opts.workDir ? resolve(opts.workDir) : mkdtempSync(join(tmpdir(), 'sagasu-eval-'));
   mkdirSync(join(workDir, 'queries'), { recursive: true });
-  // calibration false: records keep the heuristic confidence, the baseline the calibration below is judged against.
+  // The engine's own calibration (its default unless the options give one): records keep the
+  // confidence a user would see, and the heuristic is replayed from the lists as the baseline.
   // No verification time budget: quality figures must not depend on how busy the machine is
   // (the budget guards latency, which `npm run bench` measures).
   const engine = await Sagasu.open({
-    calibration: false,
     verification: { budgetMs: Infinity },
     ...opts.engine,
     dataDir: join(workDir, 'data'),
@@ -363,6 +374,7 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
         record.queryText = fusedResult.queryText.slice(0, 400);
         record.queryTerms = new Set(tokenize(fusedResult.queryText)).size;
         record.fused = fusedResult.hits.map((h) => ({ id: h.imageId, score: h.score, confidence: h.confidence }));
+        record.threshold = fusedResult.confidenceThreshold;
         record.ranks.fused = rankInHits(fusedResult.hits, identitiesOf, expected);
         const spatial = fusedResult.hits.filter((h) => h.reasons.spatial).map((h) => [h.imageId, h.reasons.spatial!] as const);
         if (spatial.length) record.spatial = Object.fromEntries(spatial);
@@ -439,10 +451,11 @@ export function analyseRecords(
   records: readonly QueryRecord[],
   images: Record<number, string[]>,
   options: { seed: number | string; maxFalsePositiveRate: number; fusion: { k: number; weights: Record<SourceName, number> }; sweep: boolean | FusionSweepGrid },
-): Pick<RetrievalReport, 'rows' | 'heuristic' | 'calibration' | 'sweep'> {
+): Pick<RetrievalReport, 'rows' | 'heuristic' | 'engine' | 'calibration' | 'sweep'> {
   const rows = reportRows(records);
-  const heuristicAnswers: ScoredAnswer[] = records.map((r) => ({
-    confidence: r.fused[0]?.confidence ?? 0,
+  const usable = records.filter((r) => !r.error);
+  const heuristicAnswers: ScoredAnswer[] = usable.map((r) => ({
+    confidence: heuristicConfidenceOf(r, options.fusion),
     correct: r.positive && r.ranks.fused === 1,
     positive: r.positive,
   }));
@@ -452,9 +465,34 @@ export function analyseRecords(
     chosenThreshold: heuristicThreshold,
     chosen: atThreshold(heuristicAnswers, heuristicThreshold),
   };
+  const engine = engineAnswers(usable);
   const calibration = calibrate(records, images, options);
   const sweep = options.sweep ? sweepFusion(records, images, options.sweep === true ? defaultFusionSweepGrid : options.sweep) : undefined;
-  return { rows, heuristic, ...(calibration ? { calibration } : {}), ...(sweep ? { sweep } : {}) };
+  return { rows, heuristic, ...(engine ? { engine } : {}), ...(calibration ? { calibration } : {}), ...(sweep ? { sweep } : {}) };
+}
+
+/** The heuristic confidence of the engine's first answer; a record without a threshold already holds it. */
+function heuristicConfidenceOf(record: QueryRecord, fusion: FusionOptions): number {
+  if (record.threshold === undefined) return record.fused[0]?.confidence ?? 0;
+  const first = fuseRecord(record, fusion)[0];
+  return first ? heuristicConfidence({ reasons: first.reasons, queryTerms: record.queryTerms }) : 0;
+}
+
+/** How the engine's own answers fare at its own threshold (records that kept it). */
+function engineAnswers(records: readonly QueryRecord[]): RetrievalReport['engine'] | undefined {
+  const judged = records.filter((r) => r.threshold !== undefined);
+  if (judged.length === 0) return undefined;
+  const threshold = judged[0]!.threshold!;
+  const answered = (r: QueryRecord) => (r.fused[0]?.confidence ?? 0) >= r.threshold!;
+  // Each record against its own threshold (they are all the same engine's); atThreshold at 0.5 of a 0/1 confidence.
+  const answers: ScoredAnswer[] = judged.map((r) => ({ confidence: answered(r) ? 1 : 0, correct: r.positive && r.ranks.fused === 1, positive: r.positive }));
+  const acceptedRecallByRow: Record<string, number> = {};
+  for (const row of reportRows(judged)) {
+    const [type, tag] = row.type.split('/');
+    const inRow = judged.filter((r) => r.positive && r.collection === row.collection && r.type === type && (tag === undefined || r.tags.includes(tag)));
+    acceptedRecallByRow[rowKey(row.collection, row.type)] = inRow.length ? inRow.filter((r) => r.ranks.fused === 1 && answered(r)).length / inRow.length : NaN;
+  }
+  return { threshold, point: { ...atThreshold(answers, 0.5), threshold }, acceptedRecallByRow };
 }
 
 export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
@@ -492,8 +530,8 @@ export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
 
 /**
  * Rebuilds the engine's fused list from a record's per-source lists (same function, same
- * candidates), re-ranked by the spatial verification the engine did unless `verified` is false.
- * With other fusion settings the head may hold candidates the engine did not verify: they keep
+ * candidates), re-ranked by the spatial verification the engine did and its dominant-text rule,
+ * unless `verified` is false (then: the sources fused, nothing more). With other fusion settings the head may hold candidates the engine did not verify: they keep
  * their fused order, so a sweep measures fusion settings, not verification.
  */
 export function fuseRecord(record: QueryRecord, fusion: FusionOptions, options: { verified?: boolean } = {}): FusedHit[] {
@@ -503,8 +541,9 @@ export function fuseRecord(record: QueryRecord, fusion: FusionOptions, options: 
     if (hits) lists.push({ source, hits: hits.slice(0, candidatesPerSource) as ReadonlyArray<RankedHit<Record<string, unknown>>> });
   }
   const fused = fuse(lists, fusion);
-  if (options.verified === false || !record.spatial) return fused;
-  return rerankByVerification(fused, new Map(Object.entries(record.spatial).map(([id, reason]) => [Number(id), reason])));
+  if (options.verified === false) return fused;
+  const verified = record.spatial ? rerankByVerification(fused, new Map(Object.entries(record.spatial).map(([id, reason]) => [Number(id), reason]))) : fused;
+  return promoteDominantText(verified, record.queryTerms);
 }
 
 function rankInFused(fused: readonly FusedHit[], images: Record<number, string[]>, expected: string, keep = fusedHitsKept): number {
@@ -641,13 +680,21 @@ export function formatReport(report: RetrievalReport, options: { sweepRows?: num
   lines.push('');
   const h = report.heuristic;
   lines.push(
-    `false positives (queries of held-out images answered with confidence >= threshold), engine heuristic confidence:`,
+    `false positives (queries of held-out images answered with confidence >= threshold), hand-set heuristic confidence:`,
     `  threshold   FP rate   accepted recall   wrong answers   precision`,
   );
   const point = (p: ThresholdPoint, mark = '') =>
     `  ${padLeft(p.threshold.toFixed(3), 9)}   ${padLeft(pct(p.falsePositiveRate), 7)}   ${padLeft(pct(p.acceptedRecall), 15)}   ${padLeft(pct(p.wrongAnswerRate), 13)}   ${padLeft(pct(p.precision), 9)}${mark}`;
   for (const p of h.thresholds.filter((_, i) => i % 2 === 0)) lines.push(point(p));
   lines.push(point(h.chosen, `  <- lowest threshold with FP rate <= ${s.maxFalsePositiveRate}`));
+  const e = report.engine;
+  if (e) {
+    lines.push('');
+    lines.push(`the engine's answers (its calibrated confidence against its threshold ${e.threshold.toFixed(3)}):`);
+    lines.push(`  threshold   FP rate   accepted recall   wrong answers   precision`);
+    lines.push(point(e.point));
+    lines.push(`  accepted recall: ${Object.entries(e.acceptedRecallByRow).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}`);
+  }
   const c = report.calibration;
   if (c) {
     lines.push('');

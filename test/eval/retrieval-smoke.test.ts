@@ -4,19 +4,30 @@
  * computed and sane, not how good retrieval is: that is what `sagasu eval` on real galleries is for.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { evalSources, formatReport, reportToJson, runRetrievalEval } from '../../src/eval/retrieval-eval.js';
+import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
 import { fixturesDir } from '../helpers/paths.js';
 
 const inUnitRange = (v: number) => typeof v === 'number' && v >= 0 && v <= 1;
 
+const scratch: string[] = [];
+const scratchDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
 describe('runRetrievalEval', () => {
   it('indexes the fixtures, queries them and reports sane metrics per type and source', { timeout: 180_000 }, async () => {
-    const workDir = join(mkdtempSync(join(tmpdir(), 'sagasu-eval-smoke-')), 'work');
+    const workDir = join(scratchDir('sagasu-eval-smoke-'), 'work');
     const report = await runRetrievalEval({ galleries: [fixturesDir], types: ['recompressed', 'flip', 'panel', 'bubble'], seed: 1, workDir, sweep: { k: [10, 60], text: [1], hash: [2] } });
     assert.equal(existsSync(workDir), false, 'the work folder is removed');
     assert.equal(report.indexed.images + report.indexed.heldOut, 13);
@@ -39,6 +50,11 @@ describe('runRetrievalEval', () => {
     for (const point of report.heuristic.thresholds) {
       for (const v of [point.falsePositiveRate, point.acceptedRecall, point.wrongAnswerRate]) assert.ok(inUnitRange(v));
     }
+    // The engine answers with its shipped calibration; its false-positive rate is judged at its own threshold.
+    assert.equal(report.engine?.threshold, defaultCalibrationModel.threshold);
+    const engine = report.engine!;
+    for (const v of [engine.point.falsePositiveRate, engine.point.acceptedRecall, engine.point.wrongAnswerRate]) assert.ok(inUnitRange(v));
+    assert.equal(report.records!.every((r) => r.threshold === defaultCalibrationModel.threshold), true);
     assert.equal(report.sweep?.length, 2);
     // The sweep fuses the kept lists again: at the engine's own setting it must agree with the engine.
     const same = report.sweep!.find((s) => s.fusion.k === 60)!;
@@ -48,6 +64,7 @@ describe('runRetrievalEval', () => {
     const table = formatReport(report);
     assert.match(table, /fixtures +recompressed +12 \| 1\.00 1\.00 1\.00/);
     assert.match(table, /false positives/);
+    assert.ok(table.includes(`the engine's answers (its calibrated confidence against its threshold ${defaultCalibrationModel.threshold.toFixed(3)}):`));
     const json = JSON.parse(reportToJson(report));
     assert.equal(json.rows.length, 2);
     assert.equal(json.records, undefined, 'records only on request');
@@ -57,7 +74,7 @@ describe('runRetrievalEval', () => {
 
 describe('sagasu eval', () => {
   it('prints the report as JSON and writes the full report with --report', { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-eval-cli-'));
+    const dir = scratchDir('sagasu-eval-cli-');
     const out: string[] = [];
     const err: string[] = [];
     const code = await main(

@@ -1,0 +1,125 @@
+/**
+ * Fits the calibrated confidence on one saved evaluation and judges it on another (a run of
+ * another seed: other query transforms, other held-out images), without the engine. `sagasu
+ * eval` judges its model on the other half of the same run; this is the stricter check of the
+ * model the engine ships, whose threshold must hold on queries it was not fitted on.
+ *
+ *   node dist/bench/calibration-cross.js --fit <seed-1 report> --judge <seed-2 report> [--out model.json] [--max-fp-rate 0.05]
+ *
+ * Reports are `sagasu eval --report <file>` files (or their `.records.jsonl` logs). Prints, on
+ * the judged run: the false-positive rate at the fitted threshold, the right answers accepted,
+ * the wrong answers accepted, per row; and the same figures for the model shipped in
+ * src/fusion/default-calibration.ts, for comparison.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { defaultFusionOptions } from '../src/fusion/fuse.js';
+import { defaultCalibrationModel } from '../src/fusion/default-calibration.js';
+import { fuseRecord, reportRows, type QueryRecord } from '../src/eval/retrieval-eval.js';
+import { atThreshold, chooseThreshold, type ScoredAnswer } from '../src/eval/retrieval-metrics.js';
+import {
+  calibrationFeatureNames,
+  calibrationFeatures,
+  calibrationModelVersion,
+  fitLogistic,
+  predictConfidence,
+  type CalibrationModel,
+} from '../src/eval/retrieval-calibration.js';
+
+const { values } = parseArgs({
+  options: {
+    fit: { type: 'string' },
+    judge: { type: 'string' },
+    out: { type: 'string' },
+    'max-fp-rate': { type: 'string', default: '0.05' },
+    'hits-per-query': { type: 'string', default: '3' },
+    l2: { type: 'string', default: '1' },
+  },
+});
+if (!values.fit || !values.judge) {
+  console.error('usage: calibration-cross --fit <report> --judge <report> [--out model.json] [--max-fp-rate 0.05]');
+  process.exit(2);
+}
+
+interface Run {
+  records: QueryRecord[];
+  images: Record<number, string[]>;
+}
+
+function load(file: string): Run {
+  const text = readFileSync(file, 'utf8');
+  if (file.endsWith('.jsonl')) {
+    const lines = text.split('\n').filter((l) => l.trim());
+    const images = (JSON.parse(lines[0]!) as { images: Record<number, string[]> }).images;
+    return { images, records: lines.slice(1).map((l) => JSON.parse(l) as QueryRecord).filter((r) => !r.error) };
+  }
+  const report = JSON.parse(text) as { records?: QueryRecord[]; images: Record<number, string[]> };
+  if (!report.records) throw new Error(`${file} has no records (write it with sagasu eval --report)`);
+  return { images: report.images, records: report.records.filter((r) => !r.error) };
+}
+
+const fusion = defaultFusionOptions;
+const maxFalsePositiveRate = Number(values['max-fp-rate']);
+const hitsPerQuery = Number(values['hits-per-query']);
+const fitRun = load(values.fit);
+const judgeRun = load(values.judge);
+
+const isExpected = (run: Run, record: QueryRecord, id: number) => record.positive && (run.images[id] ?? []).includes(record.expected);
+
+const samples: number[][] = [];
+const labels: boolean[] = [];
+for (const record of fitRun.records) {
+  const fused = fuseRecord(record, fusion);
+  for (let i = 0; i < Math.min(hitsPerQuery, fused.length); i++) {
+    samples.push(calibrationFeatures(fused, i, record.queryTerms));
+    labels.push(isExpected(fitRun, record, fused[i]!.id));
+  }
+}
+const fitted = fitLogistic(samples, labels, { l2: Number(values.l2) });
+
+function answers(run: Run, model: CalibrationModel): Array<{ record: QueryRecord; answer: ScoredAnswer }> {
+  return run.records.map((record) => {
+    const fused = fuseRecord(record, fusion);
+    const confidence = fused.length ? predictConfidence(model, calibrationFeatures(fused, 0, record.queryTerms)) : 0;
+    return { record, answer: { confidence, positive: record.positive, correct: fused.length > 0 && isExpected(run, record, fused[0]!.id) } };
+  });
+}
+
+const model: CalibrationModel = { version: calibrationModelVersion, features: [...calibrationFeatureNames], ...fitted, threshold: 0.5 };
+model.threshold = chooseThreshold(answers(fitRun, model).map((a) => a.answer), maxFalsePositiveRate);
+model.fittedOn = { queries: fitRun.records.length, hits: samples.length, file: values.fit, maxFalsePositiveRate, fusion };
+
+function describe(name: string, m: CalibrationModel) {
+  const judged = answers(judgeRun, m);
+  const all = atThreshold(judged.map((j) => j.answer), m.threshold);
+  const negatives = judged.filter((j) => !j.answer.positive);
+  const positives = judged.filter((j) => j.answer.positive);
+  console.log(`${name}: threshold ${m.threshold.toFixed(4)}`);
+  console.log(
+    `  judged run: not-indexed answered ${negatives.filter((j) => j.answer.confidence >= m.threshold).length}/${negatives.length} (${(all.falsePositiveRate * 100).toFixed(1)}%), ` +
+      `right accepted ${positives.filter((j) => j.answer.correct && j.answer.confidence >= m.threshold).length}/${positives.length} (${(all.acceptedRecall * 100).toFixed(1)}%), ` +
+      `wrong accepted ${(all.wrongAnswerRate * 100).toFixed(1)}%, precision ${all.precision.toFixed(3)}`,
+  );
+  // The threshold that would have held the rate on the judged run: how far the fitted one is off.
+  const ideal = chooseThreshold(judged.map((j) => j.answer), maxFalsePositiveRate);
+  const atIdeal = atThreshold(judged.map((j) => j.answer), ideal);
+  console.log(`  (on the judged run, the threshold for ${maxFalsePositiveRate * 100}% would be ${ideal.toFixed(4)}: right accepted ${(atIdeal.acceptedRecall * 100).toFixed(1)}%)`);
+  for (const row of reportRows(judgeRun.records)) {
+    if (row.type.includes('/')) continue;
+    const inRow = positives.filter((j) => j.record.collection === row.collection && j.record.type === row.type);
+    const negRow = negatives.filter((j) => j.record.collection === row.collection && j.record.type === row.type);
+    const accepted = inRow.filter((j) => j.answer.correct && j.answer.confidence >= m.threshold).length;
+    const right = inRow.filter((j) => j.answer.correct).length;
+    const fp = negRow.filter((j) => j.answer.confidence >= m.threshold).length;
+    console.log(`  ${`${row.collection}:${row.type}`.padEnd(26)} right at 1 ${String(right).padStart(3)}/${String(inRow.length).padEnd(3)} accepted ${String(accepted).padStart(3)}   not-indexed answered ${fp}/${negRow.length}`);
+  }
+}
+
+console.log(`fitted on ${fitRun.records.length} queries (${samples.length} hits) of ${values.fit}; judged on ${judgeRun.records.length} of ${values.judge}`);
+describe('fitted model', model);
+try {
+  describe('shipped model', defaultCalibrationModel);
+} catch (error) {
+  console.log(`shipped model: not comparable (${(error as Error).message})`);
+}
+if (values.out) writeFileSync(values.out, JSON.stringify(model, null, 2) + '\n');
