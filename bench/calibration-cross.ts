@@ -4,7 +4,7 @@
  * eval` judges its model on the other half of the same run; this is the stricter check of the
  * model the engine ships, whose threshold must hold on queries it was not fitted on.
  *
- *   node dist/bench/calibration-cross.js --fit <seed-1 report> --judge <seed-2 report> [--out model.json] [--max-fp-rate 0.05]
+ *   node dist/bench/calibration-cross.js --fit <seed-1 report> [--fit <seed-2 report> ...] --judge <seed-3 report> [--out model.json] [--max-fp-rate 0.05]
  *
  * Reports are `sagasu eval --report <file>` files (or their `.records.jsonl` logs). Prints, on
  * the judged run: the false-positive rate at the fitted threshold, the right answers accepted,
@@ -28,7 +28,7 @@ import {
 
 const { values } = parseArgs({
   options: {
-    fit: { type: 'string' },
+    fit: { type: 'string', multiple: true },
     judge: { type: 'string' },
     out: { type: 'string' },
     'max-fp-rate': { type: 'string', default: '0.05' },
@@ -36,7 +36,7 @@ const { values } = parseArgs({
     l2: { type: 'string', default: '1' },
   },
 });
-if (!values.fit || !values.judge) {
+if (!values.fit?.length || !values.judge) {
   console.error('usage: calibration-cross --fit <report> --judge <report> [--out model.json] [--max-fp-rate 0.05]');
   process.exit(2);
 }
@@ -61,18 +61,21 @@ function load(file: string): Run {
 const fusion = defaultFusionOptions;
 const maxFalsePositiveRate = Number(values['max-fp-rate']);
 const hitsPerQuery = Number(values['hits-per-query']);
-const fitRun = load(values.fit);
+// Several fit runs are pooled (their image ids are the same gallery's only if indexed alike, so each keeps its own images).
+const fitRuns = values.fit.map(load);
 const judgeRun = load(values.judge);
 
 const isExpected = (run: Run, record: QueryRecord, id: number) => record.positive && (run.images[id] ?? []).includes(record.expected);
 
 const samples: number[][] = [];
 const labels: boolean[] = [];
-for (const record of fitRun.records) {
-  const fused = fuseRecord(record, fusion);
-  for (let i = 0; i < Math.min(hitsPerQuery, fused.length); i++) {
-    samples.push(calibrationFeatures(fused, i, record.queryTerms));
-    labels.push(isExpected(fitRun, record, fused[i]!.id));
+for (const fitRun of fitRuns) {
+  for (const record of fitRun.records) {
+    const fused = fuseRecord(record, fusion);
+    for (let i = 0; i < Math.min(hitsPerQuery, fused.length); i++) {
+      samples.push(calibrationFeatures(fused, i, record.queryTerms));
+      labels.push(isExpected(fitRun, record, fused[i]!.id));
+    }
   }
 }
 const fitted = fitLogistic(samples, labels, { l2: Number(values.l2) });
@@ -86,8 +89,9 @@ function answers(run: Run, model: CalibrationModel): Array<{ record: QueryRecord
 }
 
 const model: CalibrationModel = { version: calibrationModelVersion, features: [...calibrationFeatureNames], ...fitted, threshold: 0.5 };
-model.threshold = chooseThreshold(answers(fitRun, model).map((a) => a.answer), maxFalsePositiveRate);
-model.fittedOn = { queries: fitRun.records.length, hits: samples.length, file: values.fit, maxFalsePositiveRate, fusion };
+model.threshold = chooseThreshold(fitRuns.flatMap((run) => answers(run, model).map((a) => a.answer)), maxFalsePositiveRate);
+const fitQueries = fitRuns.reduce((n, run) => n + run.records.length, 0);
+model.fittedOn = { queries: fitQueries, hits: samples.length, maxFalsePositiveRate, fusion };
 
 function describe(name: string, m: CalibrationModel) {
   const judged = answers(judgeRun, m);
@@ -115,7 +119,7 @@ function describe(name: string, m: CalibrationModel) {
   }
 }
 
-console.log(`fitted on ${fitRun.records.length} queries (${samples.length} hits) of ${values.fit}; judged on ${judgeRun.records.length} of ${values.judge}`);
+console.log(`fitted on ${fitQueries} queries (${samples.length} hits) of ${values.fit.join(', ')}; judged on ${judgeRun.records.length} of ${values.judge}`);
 describe('fitted model', model);
 try {
   describe('shipped model', defaultCalibrationModel);
