@@ -99,6 +99,10 @@ function describe(name: string, m: CalibrationModel) {
   const negatives = judged.filter((j) => !j.answer.positive);
   const positives = judged.filter((j) => j.answer.positive);
   console.log(`${name}: threshold ${m.threshold.toFixed(4)}`);
+  // A held-out image makes a query of every type, so its queries are answered or refused together.
+  const heldOut = new Set(negatives.map((j) => j.record.expected));
+  const answeredImages = new Set(negatives.filter((j) => j.answer.confidence >= m.threshold).map((j) => j.record.expected));
+  console.log(`  held-out images with any confident answer: ${answeredImages.size}/${heldOut.size}${answeredImages.size ? ` (${[...answeredImages].map((e) => e.split('/').pop()).join(', ')})` : ''}`);
   console.log(
     `  judged run: not-indexed answered ${negatives.filter((j) => j.answer.confidence >= m.threshold).length}/${negatives.length} (${(all.falsePositiveRate * 100).toFixed(1)}%), ` +
       `right accepted ${positives.filter((j) => j.answer.correct && j.answer.confidence >= m.threshold).length}/${positives.length} (${(all.acceptedRecall * 100).toFixed(1)}%), ` +

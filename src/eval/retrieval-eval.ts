@@ -187,7 +187,14 @@ export interface RetrievalReport {
    * The engine's own answers, as a user gets them: its confidence (the calibration model it was
    * opened with) against its threshold. This is the false-positive rate the engine ships with.
    */
-  engine?: { threshold: number; point: ThresholdPoint; acceptedRecallByRow: Record<string, number> };
+  engine?: {
+    threshold: number;
+    point: ThresholdPoint;
+    acceptedRecallByRow: Record<string, number>;
+    /** Held-out images with at least one query answered confidently, of all held out (each makes a query of every type). */
+    heldOutImagesAnswered: number;
+    heldOutImages: number;
+  };
   calibration?: CalibrationReport;
   sweep?: SweepResult[];
   /** Image id -> identities (a gallery image indexed twice under the same bytes has two). */
@@ -492,7 +499,10 @@ function engineAnswers(records: readonly QueryRecord[]): RetrievalReport['engine
     const inRow = judged.filter((r) => r.positive && r.collection === row.collection && r.type === type && (tag === undefined || r.tags.includes(tag)));
     acceptedRecallByRow[rowKey(row.collection, row.type)] = inRow.length ? inRow.filter((r) => r.ranks.fused === 1 && answered(r)).length / inRow.length : NaN;
   }
-  return { threshold, point: { ...atThreshold(answers, 0.5), threshold }, acceptedRecallByRow };
+  const negatives = judged.filter((r) => !r.positive);
+  const heldOutImagesAnswered = new Set(negatives.filter(answered).map((r) => r.expected)).size;
+  const heldOutImages = new Set(negatives.map((r) => r.expected)).size;
+  return { threshold, point: { ...atThreshold(answers, 0.5), threshold }, acceptedRecallByRow, heldOutImagesAnswered, heldOutImages };
 }
 
 export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
@@ -692,7 +702,7 @@ export function formatReport(report: RetrievalReport, options: { sweepRows?: num
     lines.push('');
     lines.push(`the engine's answers (its calibrated confidence against its threshold ${e.threshold.toFixed(3)}):`);
     lines.push(`  threshold   FP rate   accepted recall   wrong answers   precision`);
-    lines.push(point(e.point));
+    lines.push(point(e.point, `  (${e.heldOutImagesAnswered} of ${e.heldOutImages} held-out images answered at least once)`));
     lines.push(`  accepted recall: ${Object.entries(e.acceptedRecallByRow).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}`);
   }
   const c = report.calibration;
