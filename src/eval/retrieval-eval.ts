@@ -178,7 +178,17 @@ export interface RetrievalReport {
     fusion: { k: number; weights: Record<SourceName, number> };
     maxFalsePositiveRate: number;
   };
-  indexed: { images: number; seconds: number; failed: number; heldOut: number };
+  indexed: {
+    images: number;
+    seconds: number;
+    failed: number;
+    heldOut: number;
+    /**
+     * The engine's warnings while indexing and querying (e.g. "region vectors skipped"): evidence
+     * it dropped, so figures of a run with any are not comparable with one without.
+     */
+    warnings?: string[];
+  };
   queries: { total: number; positive: number; negative: number; failed: number; skipped: number };
   rows: ReportRow[];
   /** Not-indexed queries: the hand-set heuristic confidence of their top hit, at each threshold. */
@@ -304,8 +314,13 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
   // confidence a user would see, and the heuristic is replayed from the lists as the baseline.
   // No verification time budget: quality figures must not depend on how busy the machine is
   // (the budget guards latency, which `npm run bench` measures).
+  // Nor on its time limits: on a loaded machine a page's 20 region embeddings can outlast the
+  // default 30 s, and the page is then indexed without them (seen with three evaluations at once).
+  const warnings: string[] = [];
   const engine = await Sagasu.open({
     verification: { budgetMs: Infinity },
+    timeouts: { ocrMs: 3_600_000, embedMs: 3_600_000 },
+    logger: { info: () => {}, warn: (message) => warnings.push(message) },
     ...opts.engine,
     dataDir: join(workDir, 'data'),
     fusion,
@@ -426,7 +441,7 @@ export async function runRetrievalEval(options: RetrievalEvalOptions): Promise<R
         fusion,
         maxFalsePositiveRate: opts.maxFalsePositiveRate,
       },
-      indexed: { images: summary.added + summary.linked + summary.unchanged + summary.updated, seconds: indexSeconds, failed: summary.failed.length, heldOut: heldOut.size },
+      indexed: { images: summary.added + summary.linked + summary.unchanged + summary.updated, seconds: indexSeconds, failed: summary.failed.length, heldOut: heldOut.size, ...(warnings.length ? { warnings } : {}) },
       queries: {
         total: records.length,
         positive: records.filter((r) => r.positive).length,
@@ -676,6 +691,9 @@ export function formatReport(report: RetrievalReport, options: { sweepRows?: num
     `sagasu eval: ${report.indexed.images} images indexed in ${report.indexed.seconds.toFixed(1)} s (${report.indexed.heldOut} held out, ${report.indexed.failed} failed); ` +
       `${report.queries.total} queries (${report.queries.positive} of indexed images, ${report.queries.negative} of held-out ones, ${report.queries.failed} failed, ${report.queries.skipped} not applicable)`,
   );
+  if (report.indexed.warnings?.length) {
+    lines.push(`${report.indexed.warnings.length} engine warnings (evidence dropped; not comparable with a run without): ${[...new Set(report.indexed.warnings)].slice(0, 3).join('; ')}`);
+  }
   lines.push(`seed ${s.seed}, OCR ${s.ocr ? 'on' : 'off'}, fusion k=${s.fusion.k} weights visual=${s.fusion.weights.visual} text=${s.fusion.weights.text} hash=${s.fusion.weights.hash}${s.limit ? `, limit ${s.limit} per type` : ''}`);
   lines.push('');
   const head = `${pad('collection', 12)} ${pad('query type', 22)} ${padLeft('n', 4)} | ${evalSources.map((src) => pad(`${src} R@1 R@5 MRR`, 20)).join('| ')}| ${padLeft('ms', 6)}  fused>=singles`;

@@ -79,3 +79,18 @@ describe('fuseRecord', () => {
     assert.deepEqual(fused.map((h) => h.id), [3, 1, 2]);
   });
 });
+
+describe('formatReport', () => {
+  it("says when the engine dropped evidence during the run, so its figures are not compared with a clean run's", () => {
+    const records = [record('right', { threshold: 0.5 })];
+    const report = {
+      ...analyse(records),
+      settings: { seed: 1, ocr: true, fusion: defaultFusionOptions, maxFalsePositiveRate: 0.05, limit: null },
+      indexed: { images: 3, seconds: 1, failed: 0, heldOut: 0, warnings: ['region vectors skipped: embedding timed out', 'region vectors skipped: embedding timed out'] },
+      queries: { total: 1, positive: 1, negative: 0, failed: 0, skipped: 0 },
+    } as unknown as RetrievalReport;
+    assert.match(formatReport(report), /\n2 engine warnings \(evidence dropped; not comparable with a run without\): region vectors skipped: embedding timed out\n/);
+    delete report.indexed.warnings;
+    assert.doesNotMatch(formatReport(report), /engine warnings/);
+  });
+});

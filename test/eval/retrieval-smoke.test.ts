@@ -33,6 +33,7 @@ describe('runRetrievalEval', () => {
     assert.equal(report.indexed.images + report.indexed.heldOut, 13);
     assert.equal(report.indexed.heldOut, 1);
     assert.equal(report.queries.failed, 0);
+    assert.equal(report.indexed.warnings, undefined, 'no evidence dropped');
     // No annotations in a plain folder: panel and bubble queries are not made.
     assert.deepEqual(report.rows.map((r) => `${r.collection}:${r.type}:${r.n}`), ['fixtures:recompressed:12', 'fixtures:flip:12']);
     assert.equal(report.queries.negative, 2);
