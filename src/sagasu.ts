@@ -20,7 +20,7 @@ import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedde
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
 import { defaultRegionOptions, gridsFor, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { dot } from './embedding/pooling.js';
-import { colourMatch, colourSignature, colourSignatureId, packColourSignatures } from './embedding/colour.js';
+import { colourMatch, colourSignature, colourSignatureId, noColour, packColourSignatures } from './embedding/colour.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
 import type { Box, DecodedImage, Embedder, OcrEngine, OcrResult } from './types.js';
 import { promoteDominantText, rerankByVerification, type SpatialReason, type VerifiedHit } from './fusion/rerank.js';
@@ -115,9 +115,10 @@ export interface SagasuOptions {
    * times how far its colours are from the query's (1 - histogram intersection), shown as
    * `reasons.visual.detail.colour` (a hit found through one of its region windows is compared with
    * that window's colours or the whole image's, whichever match better). Only a mismatch counts against a candidate, so a candidate is
-   * never raised by colour alone; an image or query without colour (black-and-white manga) is left
-   * as it was. `false` turns it off (nothing stored, nothing re-ordered). Default
-   * `defaultColourOptions`.
+   * never raised by colour alone. A query without colour (black-and-white manga) is left as its
+   * look put it; for a coloured query, an image without any colour is a full mismatch (colour 0),
+   * and one indexed before colours were kept is left as it was. `false` turns it off (nothing
+   * stored, nothing re-ordered). Default `defaultColourOptions`.
    */
   colour?: false | ColourOptions;
   /**
@@ -733,7 +734,10 @@ export class Sagasu {
       ...(mirror ? { mirroredEmbedding: mirror } : {}),
       ...(content ? { contentEmbedding: content, contentArea } : {}),
       ...(localFeatures ? { localFeatures } : {}),
-      ...(colour || regionColours.some(Boolean) ? { colour, partColours: packColourSignatures([colour, ...regionColours]) } : {}),
+      ...(colour ? { colour } : {}),
+      // Indexing: a row even for an image without colour (empty), so that search can tell a
+      // black-and-white image from one indexed before colours were kept.
+      ...(this.colour && purpose === 'index' ? { partColours: packColourSignatures([colour, ...regionColours]) ?? noColour } : {}),
       ...(contentColour ? { contentColour } : {}),
     };
   }

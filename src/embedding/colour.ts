@@ -109,12 +109,18 @@ export function colourSignaturePart(packed: Uint8Array, index: number): Uint8Arr
   return part.some((value) => value > 0) ? part : undefined;
 }
 
+/** The row of an image that was measured and has no colour anywhere (a black-and-white page). */
+export const noColour = new Uint8Array(0);
+
 /**
  * How well a query's colours match an indexed image's packed row: its whole image, or, when a
- * region window matched by look, the better of that window and the whole. Undefined when neither
- * has colour.
+ * region window matched by look, the better of that window and the whole. 0 for an image without
+ * any colour (`noColour`): a coloured query shares no hue with it, and a colour photo of a product
+ * was otherwise outranked by black-and-white pages that colour could not lower (measured: see
+ * SagasuOptions.colour). Undefined when the parts compared have none but others do.
  */
 export function colourMatch(query: Uint8Array, packed: Uint8Array, region?: number): number | undefined {
+  if (packed.length === 0) return 0;
   const parts = [colourSignaturePart(packed, 0), region === undefined ? undefined : colourSignaturePart(packed, region + 1)];
   const matches = parts.filter((part): part is Uint8Array => part !== undefined).map((part) => colourSimilarity(query, part));
   return matches.length > 0 ? Math.max(...matches) : undefined;

@@ -30,10 +30,11 @@ export const calibrationFeatureNames = [
   'spatialInliersLog',
   'spatialVerified',
   'spatialLeadLog',
+  'colourMismatch',
 ] as const;
 
-/** 2 added the spatial verification features. */
-export const calibrationModelVersion = 2;
+/** 2 added the spatial verification features; 3 the colour mismatch. */
+export const calibrationModelVersion = 3;
 
 export interface CalibrationModel {
   version: typeof calibrationModelVersion;
@@ -78,6 +79,7 @@ export function calibrationFeatures(hits: FusedLike, index: number, queryTerms: 
     otherFused = Math.max(otherFused, other.score);
   });
   const similarity = similarityOf(hit) ?? 0;
+  const colour = hit.reasons.visual?.detail?.colour;
   const visualRank = hit.reasons.visual?.rank;
   const textRank = hit.reasons.text?.rank;
   const textScore = hit.reasons.text?.score ?? 0;
@@ -102,6 +104,9 @@ export function calibrationFeatures(hits: FusedLike, index: number, queryTerms: 
     Math.log1p(inliers),
     hit.reasons.spatial?.verified ? 1 : 0,
     Math.log1p(inliers) - Math.log1p(otherInliers),
+    // Two packs of one brand share logo and layout (dozens of inliers) but not their colours; no
+    // colour compared (a query without colour, a hit beyond the re-ordered head) is no evidence.
+    typeof colour === 'number' ? 1 - colour : 0,
   ];
 }
 

@@ -1,19 +1,24 @@
 import type { CalibrationModel } from './calibration.js';
 
 /**
- * The engine's default calibration: fitted by `sagasu eval ../shared/eval --calibration-out` on
- * 2026-12-02 (seed 1, fusion k 5 with weights
- * {"visual": 1, "text": 4, "hash": 4}) on a seeded half of the development split's
- * queries (481 queries) and judged on the other half, with region vectors, the dominant-text rule and
- * verification down to the 36th candidate and of the candidates closest to the best verified one
- * (refitted when they changed what the features see). Its
- * threshold is the lowest confidence at which at most 0.05 of the queries
- * made from images that are not indexed got a confident answer on the fit half. Only these numbers
+ * The engine's default calibration, fitted on 2026-12-03 with `node dist/bench/calibration-cross.js`
+ * on the records of three full `sagasu eval ../shared/eval` runs (seeds 1, 2 and 3, time limits
+ * lifted; 3,639 queries, the first 3 fused hits of each) of the engine as shipped (fusion k 5,
+ * weights {"visual": 1, "text": 4, "hash": 4}, region vectors, verification, colour with
+ * black-and-white images as a full mismatch). Its threshold is the lowest confidence at which at
+ * most 3% of the 348 queries made from the held-out images got a confident answer.
+ *
+ * Why 3% for a 5% target: a held-out image makes a query of every type, and one whose sibling
+ * is indexed (another flavour of the same pack) fails on most of them together, so the rate on
+ * new images swings with which images those are. Fitted on two seeds and judged on the third,
+ * the threshold chosen at 5% let 11.4% / 4.3% / 2.8% through (6.3% of the 348 in all); chosen at
+ * 3%, 1.6% / 4.3% / 1.9% (2.6%), accepting 60-63% of all queries' right answers instead of 66-70%.
+ * (The rate 3% was picked by that check, so its 2.6% is slightly optimistic.) Only these numbers
  * come from the evaluation set; none of its images ship with the project. Refit with `sagasu eval
  * <your gallery> --calibration-out model.json` and pass it as `Sagasu.open({ calibration })`.
  */
 export const defaultCalibrationModel: CalibrationModel = {
-  "version": 2,
+  "version": 3,
   "features": [
     "visualSimilarity",
     "visualMargin",
@@ -29,66 +34,74 @@ export const defaultCalibrationModel: CalibrationModel = {
     "visualTextAgree",
     "spatialInliersLog",
     "spatialVerified",
-    "spatialLeadLog"
+    "spatialLeadLog",
+    "colourMismatch"
   ],
   "mean": [
-    0.8230287595287596,
-    -0.04722619542619536,
-    0.4416282037082425,
-    0.31162673662673723,
-    0.8423743777807283,
-    0.17627129991725704,
-    0.2733997522459065,
-    0.04132016632016634,
-    0.6111111111111157,
-    0.4517552209468203,
-    1.347760493817771,
-    0.07068607068607066,
-    1.460357887712364,
-    0.27789327789327734,
-    -1.4386316666013634
+    0.8159955207474547,
+    -0.05554488412567568,
+    0.4741047210113212,
+    0.25544345428929527,
+    0.691650572373346,
+    0.13764284375686897,
+    0.21767353433069567,
+    0.03978313639278178,
+    0.6111111111110636,
+    0.4522658738657185,
+    1.1437816414885613,
+    0.061463772098561284,
+    1.3738768807608888,
+    0.2795639827791532,
+    -1.2862271685974296,
+    0.1311935238618686
   ],
   "scale": [
-    0.11136616752193454,
-    0.09676064584717756,
-    0.3755662960529371,
-    0.4076689862844239,
-    1.1365624828453744,
-    0.31023928881770535,
-    0.3657353386929586,
-    0.1933448064853127,
-    0.2832788618662661,
-    0.13680631747042624,
-    1.5411155675645118,
-    0.25629972707170895,
-    2.3675480745893642,
-    0.44796049378825004,
-    3.948743384465432
+    0.11734405505851911,
+    0.09464224537187298,
+    0.36751687110110676,
+    0.388927496925361,
+    1.075625301449184,
+    0.2811464454319162,
+    0.3430228190783071,
+    0.18951275317256092,
+    0.28327886186625406,
+    0.13161086688069526,
+    1.4627007673407766,
+    0.24017905158020794,
+    2.2376219196246585,
+    0.44878498449907916,
+    3.5504673753365874,
+    0.1986852891554531
   ],
   "weights": [
-    0.15520302417068865,
-    -0.311261344806655,
-    0.7416366071755638,
-    0.2500788229590688,
-    1.5076333038568799,
-    1.5912711912977835,
-    -0.1318199679703968,
-    1.0766840432652076,
-    0.9663847600679837,
-    -0.2975185081252407,
-    -1.6411544926485262,
-    -0.21616101499513424,
-    1.2524908388870624,
-    0.2459122499326573,
-    2.3435192586265625
+    0.005867193087121774,
+    0.14856138032605334,
+    0.23384398301167045,
+    0.04304088010406797,
+    1.1566193563128722,
+    1.5178912830214963,
+    -0.662956853098593,
+    0.6805838335163386,
+    0.5356604922182269,
+    0.16036576054303633,
+    -1.840013969589983,
+    -0.24117145467784576,
+    1.0359585528191126,
+    0.04955568018721602,
+    2.909589611213873,
+    -0.9753068358380634
   ],
-  "bias": -3.4734915905090693,
-  "threshold": 0.7714160144229987,
+  "bias": -3.3148974442769727,
+  "threshold": 0.9156190669745828,
   "fittedOn": {
-    "queries": 481,
-    "hits": 1443,
-    "seed": 1,
-    "maxFalsePositiveRate": 0.05,
+    "queries": 3639,
+    "hits": 10917,
+    "seeds": [
+      1,
+      2,
+      3
+    ],
+    "maxFalsePositiveRate": 0.03,
     "fusion": {
       "k": 5,
       "weights": {

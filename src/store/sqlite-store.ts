@@ -174,7 +174,7 @@ CREATE TABLE IF NOT EXISTS region_embeddings (
   vectors BLOB NOT NULL
 );
 -- Colour signatures (a hue histogram of a few bytes), read for the visual candidates of a query.
--- Optional rows: an image without colour, or one indexed before they existed, has none.
+-- An image without colour has an empty signature; one indexed before they existed has no row.
 CREATE TABLE IF NOT EXISTS colour_signatures (
   image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
   kind TEXT NOT NULL,
@@ -568,7 +568,7 @@ export class SqliteStore {
     return found;
   }
 
-  /** The colour signatures of these images made by this version (`kind`); images without one are absent. */
+  /** The colour signatures of these images made by this version (`kind`): empty for an image without colour, absent when never measured. */
   colourSignaturesOf(ids: readonly number[], kind: string): Map<number, Uint8Array> {
     const found = new Map<number, Uint8Array>();
     if (ids.length === 0) return found;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { colourMatch, colourSignature, colourSignaturePart, colourSimilarity, packColourSignatures } from '../../src/embedding/colour.js';
+import { colourMatch, colourSignature, colourSignaturePart, colourSimilarity, noColour, packColourSignatures } from '../../src/embedding/colour.js';
 import { seededRandom } from '../../src/random.js';
 import type { DecodedImage } from '../../src/types.js';
 
@@ -95,7 +95,12 @@ describe('colourMatch', () => {
     assert.equal(colourMatch(blueBin, packed, 1), 0);
   });
 
-  it('is undefined when the image has no colour at all', () => {
+  it('is undefined when the parts compared have no colour', () => {
     assert.equal(colourMatch(blueBin, new Uint8Array(48), 0), undefined);
+  });
+
+  it('is 0 for an image measured without any colour', () => {
+    assert.equal(colourMatch(blueBin, noColour), 0);
+    assert.equal(colourMatch(blueBin, noColour, 3), 0);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -565,15 +566,29 @@ describe('Sagasu.search with colour', () => {
     await engine.add({ bytes: await solidPng([128, 128, 128]), source: { kind: 'file', path: 'grey.png', absolutePath: join(dir, 'grey.png') } });
     const search = async (rgb: [number, number, number]) =>
       (await engine.search({ image: await solidPng(rgb, 60) }, { sources: ['visual'] })).hits.map((hit) => [hit.path, hit.reasons.visual?.detail?.colour]);
-    return { engine, search };
+    return { engine, search, dataDir: join(dir, 'data') };
   }
 
   it('puts the image of the same colours ahead of other colours among look-alikes, and shows how close the colours are', async () => {
     const { engine, search } = await fruitBowl();
     // A lemon in the shade: the same hue. Orange shares a little of it (the bins next to each other).
-    // Grey has no colour to compare, so colour neither lowers nor raises it: it ties with the lemon
-    // by look, as before, and the tie goes to the lower id.
-    assert.deepEqual(await search([115, 105, 20]), [['lemon.png', 1], ['grey.png', undefined], ['orange.png', 0.1137]]);
+    // Grey has no colour at all: it shares none with a coloured query.
+    assert.deepEqual(await search([115, 105, 20]), [['lemon.png', 1], ['orange.png', 0.1137], ['grey.png', 0]]);
+    assert.deepEqual([...engine.store.colourSignaturesOf([3], colourSignatureId)], [[3, new Uint8Array(0)]], 'an image without colour has an empty row');
+    await engine.close();
+  });
+
+  it('leaves an image indexed before colours were kept where its look put it', async () => {
+    const { engine: first, dataDir } = await fruitBowl();
+    await first.close();
+    // As a data directory of an older version holds it: no row for grey.
+    const db = new Database(join(dataDir, 'sagasu.db'));
+    assert.equal(db.prepare('DELETE FROM colour_signatures WHERE image_id = 3').run().changes, 1);
+    db.close();
+    const engine = await Sagasu.open({ dataDir, ocr: false, embedder: new SameLookEmbedder(), verification: false });
+    const hits = (await engine.search({ image: await solidPng([115, 105, 20], 60) }, { sources: ['visual'] })).hits;
+    // Grey ties with the lemon by look, as before, and the tie goes to the lower id.
+    assert.deepEqual(hits.map((hit) => [hit.path, hit.reasons.visual?.detail?.colour]), [['lemon.png', 1], ['grey.png', undefined], ['orange.png', 0.1137]]);
     await engine.close();
   });
 
@@ -811,7 +826,7 @@ describe('Sagasu.search confidence', () => {
 
   it('refuses a calibration model of another version', async () => {
     const dir = tempDir();
-    await assert.rejects(open(join(dir, 'data'), { calibration: { ...defaultCalibrationModel, version: 1 as 2 } }), /calibration model version 1 is not supported/);
+    await assert.rejects(open(join(dir, 'data'), { calibration: { ...defaultCalibrationModel, version: 2 as 3 } }), /calibration model version 2 is not supported/);
     rmSync(dir, { recursive: true, force: true });
   });
 });

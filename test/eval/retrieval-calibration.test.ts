@@ -19,7 +19,7 @@ const fused: Array<FusedHit & { reasons: FusedHit['reasons'] & { spatial?: Spati
     id: 1,
     score: 0.05,
     reasons: {
-      visual: { rank: 1, score: 0.95, contribution: 1 / 61, detail: { similarity: 0.95 } },
+      visual: { rank: 1, score: 0.95, contribution: 1 / 61, detail: { similarity: 0.95, colour: 0.75 } },
       text: { rank: 1, score: 12, contribution: 1 / 61, detail: { matched: ['夢', 'が', 'ない'] } },
       hash: { rank: 1, score: 60, contribution: 2 / 61, detail: { distance: 4, exact: false } },
       spatial: { inliers: 63, matches: 90, verified: true, rank: 1 },
@@ -44,6 +44,7 @@ describe('calibrationFeatures', () => {
     assert.equal(byName.spatialInliersLog, Math.log(64));
     assert.equal(byName.spatialVerified, 1);
     assert.equal(byName.spatialLeadLog, Math.log(64));
+    assert.equal(byName.colourMismatch, 0.25);
   });
   it('gives a hit without text or hash evidence zeros there, and a negative visual margin when behind', () => {
     const byName = Object.fromEntries(calibrationFeatureNames.map((name, i) => [name, calibrationFeatures(fused, 1, 4)[i]]));
@@ -54,6 +55,7 @@ describe('calibrationFeatures', () => {
     assert.equal(byName.spatialInliersLog, 0);
     assert.equal(byName.spatialVerified, 0);
     assert.equal(byName.spatialLeadLog, -Math.log(64));
+    assert.equal(byName.colourMismatch, 0, 'no colour compared is no evidence');
   });
   it('refuses an index outside the list', () => {
     assert.throws(() => calibrationFeatures(fused, 5, 1), /^SagasuError: sagasu: no hit at index 5/);
@@ -100,6 +102,6 @@ describe('parseCalibrationModel', () => {
   });
   it('refuses another version or other features', () => {
     assert.throws(() => parseCalibrationModel({ ...good, version: 1 }), /version 1 is not supported/);
-    assert.throws(() => parseCalibrationModel({ ...good, weights: [1] }), /does not match the 15 features/);
+    assert.throws(() => parseCalibrationModel({ ...good, weights: [1] }), /does not match the 16 features/);
   });
 });

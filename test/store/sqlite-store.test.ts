@@ -209,4 +209,11 @@ describe('SqliteStore colour signatures', () => {
     assert.deepEqual([...store.colourSignaturesOf([coloured], 'hue16-v1')], []);
     store.close();
   });
+  it('keeps an empty signature (an image measured without colour) apart from none', () => {
+    const store = SqliteStore.open(tempDb(), identity);
+    const blackAndWhite = store.insertImage({ ...image('d'.repeat(64)), colour: { kind: 'hue16-v1', signature: new Uint8Array(0) } });
+    const unmeasured = store.insertImage(image('e'.repeat(64)));
+    assert.deepEqual([...store.colourSignaturesOf([blackAndWhite, unmeasured], 'hue16-v1')], [[blackAndWhite, new Uint8Array(0)]]);
+    store.close();
+  });
 });
