@@ -15,16 +15,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultFusionOptions } from '../src/fusion/fuse.js';
 import { defaultCalibrationModel } from '../src/fusion/default-calibration.js';
-import { fuseRecord, reportRows, type QueryRecord } from '../src/eval/retrieval-eval.js';
+import { calibratedAnswer, fitCalibration, reportRows, type QueryRecord, type RecordedRun } from '../src/eval/retrieval-eval.js';
 import { atThreshold, chooseThreshold, type ScoredAnswer } from '../src/eval/retrieval-metrics.js';
-import {
-  calibrationFeatureNames,
-  calibrationFeatures,
-  calibrationModelVersion,
-  fitLogistic,
-  predictConfidence,
-  type CalibrationModel,
-} from '../src/eval/retrieval-calibration.js';
+import type { CalibrationModel } from '../src/eval/retrieval-calibration.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,13 +30,12 @@ const { values } = parseArgs({
   },
 });
 if (!values.fit?.length || !values.judge) {
-  console.error('usage: calibration-cross --fit <report> --judge <report> [--out model.json] [--max-fp-rate 0.05]');
+  console.error('usage: calibration-cross --fit <report> [--fit <report> ...] --judge <report> [--out model.json] [--max-fp-rate 0.05]');
   process.exit(2);
 }
 
-interface Run {
+interface Run extends RecordedRun {
   records: QueryRecord[];
-  images: Record<number, string[]>;
 }
 
 function load(file: string): Run {
@@ -60,38 +52,18 @@ function load(file: string): Run {
 
 const fusion = defaultFusionOptions;
 const maxFalsePositiveRate = Number(values['max-fp-rate']);
-const hitsPerQuery = Number(values['hits-per-query']);
-// Several fit runs are pooled (their image ids are the same gallery's only if indexed alike, so each keeps its own images).
+// Several fit runs are pooled; each keeps its own image ids.
 const fitRuns = values.fit.map(load);
 const judgeRun = load(values.judge);
 
-const isExpected = (run: Run, record: QueryRecord, id: number) => record.positive && (run.images[id] ?? []).includes(record.expected);
+const fit = fitCalibration(fitRuns, { maxFalsePositiveRate, fusion, hitsPerQuery: Number(values['hits-per-query']), l2: Number(values.l2) });
+if (!fit) throw new Error('the fit runs have no right or no wrong hits to learn from');
+const { model } = fit;
+model.fittedOn = { queries: fit.queries, hits: fit.hits, maxFalsePositiveRate, fusion };
 
-const samples: number[][] = [];
-const labels: boolean[] = [];
-for (const fitRun of fitRuns) {
-  for (const record of fitRun.records) {
-    const fused = fuseRecord(record, fusion);
-    for (let i = 0; i < Math.min(hitsPerQuery, fused.length); i++) {
-      samples.push(calibrationFeatures(fused, i, record.queryTerms));
-      labels.push(isExpected(fitRun, record, fused[i]!.id));
-    }
-  }
+function answers(run: Run, m: CalibrationModel): Array<{ record: QueryRecord; answer: ScoredAnswer }> {
+  return run.records.map((record) => ({ record, answer: calibratedAnswer(record, run.images, m, fusion) }));
 }
-const fitted = fitLogistic(samples, labels, { l2: Number(values.l2) });
-
-function answers(run: Run, model: CalibrationModel): Array<{ record: QueryRecord; answer: ScoredAnswer }> {
-  return run.records.map((record) => {
-    const fused = fuseRecord(record, fusion);
-    const confidence = fused.length ? predictConfidence(model, calibrationFeatures(fused, 0, record.queryTerms)) : 0;
-    return { record, answer: { confidence, positive: record.positive, correct: fused.length > 0 && isExpected(run, record, fused[0]!.id) } };
-  });
-}
-
-const model: CalibrationModel = { version: calibrationModelVersion, features: [...calibrationFeatureNames], ...fitted, threshold: 0.5 };
-model.threshold = chooseThreshold(fitRuns.flatMap((run) => answers(run, model).map((a) => a.answer)), maxFalsePositiveRate);
-const fitQueries = fitRuns.reduce((n, run) => n + run.records.length, 0);
-model.fittedOn = { queries: fitQueries, hits: samples.length, maxFalsePositiveRate, fusion };
 
 function describe(name: string, m: CalibrationModel) {
   const judged = answers(judgeRun, m);
@@ -123,7 +95,7 @@ function describe(name: string, m: CalibrationModel) {
   }
 }
 
-console.log(`fitted on ${fitQueries} queries (${samples.length} hits) of ${values.fit.join(', ')}; judged on ${judgeRun.records.length} of ${values.judge}`);
+console.log(`fitted on ${fit.queries} queries (${fit.hits} hits) of ${values.fit.join(', ')}; judged on ${judgeRun.records.length} of ${values.judge}`);
 describe('fitted model', model);
 try {
   describe('shipped model', defaultCalibrationModel);

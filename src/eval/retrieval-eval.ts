@@ -586,6 +586,51 @@ function inFitHalf(record: QueryRecord, seed: number | string): boolean {
 const calibrationHitsPerQuery = 3;
 const rerankDepth = 20;
 
+/** Records with the gallery images their ids stand for (each run indexes the gallery anew). */
+export interface RecordedRun {
+  records: readonly QueryRecord[];
+  images: Record<number, string[]>;
+}
+
+/** The engine's first answer to a recorded query, scored by `model`. */
+export function calibratedAnswer(record: QueryRecord, images: Record<number, string[]>, model: CalibrationModel, fusion: FusionOptions): ScoredAnswer {
+  const fused = fuseRecord(record, fusion);
+  const confidence = fused.length ? predictConfidence(model, calibrationFeatures(fused, 0, record.queryTerms)) : 0;
+  return { confidence, positive: record.positive, correct: record.positive && rankInFused(fused, images, record.expected, 1) === 1 };
+}
+
+/**
+ * Fits the calibrated confidence on recorded queries (their first few fused hits, right or
+ * wrong) and puts its threshold where at most `maxFalsePositiveRate` of their not-indexed
+ * queries get a confident answer. Undefined when the records cannot teach it anything (no right
+ * or no wrong hit).
+ */
+export function fitCalibration(
+  runs: readonly RecordedRun[],
+  options: { maxFalsePositiveRate: number; fusion: FusionOptions; hitsPerQuery?: number; l2?: number },
+): { model: CalibrationModel; queries: number; hits: number } | undefined {
+  const hitsPerQuery = options.hitsPerQuery ?? calibrationHitsPerQuery;
+  const samples: number[][] = [];
+  const labels: boolean[] = [];
+  for (const { records, images } of runs) {
+    for (const record of records) {
+      const fused = fuseRecord(record, options.fusion);
+      for (let i = 0; i < Math.min(hitsPerQuery, fused.length); i++) {
+        samples.push(calibrationFeatures(fused, i, record.queryTerms));
+        labels.push(record.positive && (images[fused[i]!.id] ?? []).includes(record.expected));
+      }
+    }
+  }
+  if (samples.length < 4 || !labels.some(Boolean) || labels.every(Boolean)) return undefined;
+  const fitted = fitLogistic(samples, labels, options.l2 === undefined ? {} : { l2: options.l2 });
+  const model: CalibrationModel = { version: calibrationModelVersion, features: [...calibrationFeatureNames], ...fitted, threshold: 0.5 };
+  model.threshold = chooseThreshold(
+    runs.flatMap(({ records, images }) => records.map((record) => calibratedAnswer(record, images, model, options.fusion))),
+    options.maxFalsePositiveRate,
+  );
+  return { model, queries: runs.reduce((n, run) => n + run.records.length, 0), hits: samples.length };
+}
+
 function calibrate(
   records: readonly QueryRecord[],
   images: Record<number, string[]>,
@@ -594,26 +639,12 @@ function calibrate(
   const usable = records.filter((r) => !r.error);
   const fitRecords = usable.filter((r) => inFitHalf(r, options.seed));
   const evalRecords = usable.filter((r) => !inFitHalf(r, options.seed));
-  const samples: number[][] = [];
-  const labels: boolean[] = [];
-  for (const record of fitRecords) {
-    const fused = fuseRecord(record, options.fusion);
-    for (let i = 0; i < Math.min(calibrationHitsPerQuery, fused.length); i++) {
-      samples.push(calibrationFeatures(fused, i, record.queryTerms));
-      labels.push(record.positive && (images[fused[i]!.id] ?? []).includes(record.expected));
-    }
-  }
-  if (samples.length < 4 || !labels.some(Boolean) || labels.every(Boolean) || evalRecords.length === 0) return undefined;
-  const fitted = fitLogistic(samples, labels);
-  const model: CalibrationModel = { version: calibrationModelVersion, features: [...calibrationFeatureNames], ...fitted, threshold: 0.5 };
-  const answersOf = (group: readonly QueryRecord[]) =>
-    group.map((record) => {
-      const fused = fuseRecord(record, options.fusion);
-      const confidence = fused.length ? predictConfidence(model, calibrationFeatures(fused, 0, record.queryTerms)) : 0;
-      return { record, answer: { confidence, positive: record.positive, correct: record.positive && rankInFused(fused, images, record.expected, 1) === 1 } };
-    });
-  model.threshold = chooseThreshold(answersOf(fitRecords).map((a) => a.answer), options.maxFalsePositiveRate);
-  model.fittedOn = { queries: fitRecords.length, hits: samples.length, seed: options.seed, maxFalsePositiveRate: options.maxFalsePositiveRate, fusion: options.fusion };
+  if (evalRecords.length === 0) return undefined;
+  const fit = fitCalibration([{ records: fitRecords, images }], options);
+  if (!fit) return undefined;
+  const { model } = fit;
+  model.fittedOn = { queries: fit.queries, hits: fit.hits, seed: options.seed, maxFalsePositiveRate: options.maxFalsePositiveRate, fusion: options.fusion };
+  const answersOf = (group: readonly QueryRecord[]) => group.map((record) => ({ record, answer: calibratedAnswer(record, images, model, options.fusion) }));
   const judged = answersOf(evalRecords);
   const answers = judged.map((j) => j.answer);
   const acceptedRecallByRow: Record<string, number> = {};

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultFusionOptions } from '../../src/fusion/fuse.js';
-import { analyseRecords, formatReport, fuseRecord, type QueryRecord, type RetrievalReport } from '../../src/eval/retrieval-eval.js';
+import { analyseRecords, calibratedAnswer, fitCalibration, formatReport, fuseRecord, type QueryRecord, type RetrievalReport } from '../../src/eval/retrieval-eval.js';
 
 const images: Record<number, string[]> = { 1: ['a'], 2: ['b'], 3: ['c'] };
 
@@ -92,5 +92,34 @@ describe('formatReport', () => {
     assert.match(formatReport(report), /\n2 engine warnings \(evidence dropped; not comparable with a run without\): region vectors skipped: embedding timed out\n/);
     delete report.indexed.warnings;
     assert.doesNotMatch(formatReport(report), /engine warnings/);
+  });
+});
+
+describe('fitCalibration', () => {
+  // Right answers look alike (0.95-0.99); held-out images' first hits do not (0.80-0.84).
+  const runs = [
+    {
+      images,
+      records: [
+        ...[0.95, 0.96, 0.97, 0.98, 0.99].map((similarity, i) =>
+          record(`right ${i}`, { lists: { visual: [{ id: 1, score: similarity, detail: { similarity } }, { id: 2, score: 0.7, detail: { similarity: 0.7 } }] } }),
+        ),
+        ...[0.8, 0.81, 0.82, 0.83, 0.84].map((similarity, i) =>
+          record(`held out ${i}`, { positive: false, expected: 'z', lists: { visual: [{ id: 3, score: similarity, detail: { similarity } }, { id: 2, score: 0.7, detail: { similarity: 0.7 } }] } }),
+        ),
+      ],
+    },
+  ];
+  it('learns from the first hits of recorded queries and refuses every held-out query at its threshold', () => {
+    const fit = fitCalibration(runs, { maxFalsePositiveRate: 0, fusion: defaultFusionOptions })!;
+    assert.equal(fit.queries, 10);
+    assert.equal(fit.hits, 20);
+    const answers = runs[0]!.records.map((r) => calibratedAnswer(r, images, fit.model, defaultFusionOptions));
+    assert.deepEqual(answers.map((a) => a.confidence >= fit.model.threshold), [true, true, true, true, true, false, false, false, false, false]);
+    assert.ok(answers[0]!.correct && !answers[5]!.correct);
+  });
+  it('has nothing to learn from records without a wrong hit', () => {
+    const allRight = [1, 2, 3, 4, 5].map((i) => record(`right ${i}`, { lists: { visual: [{ id: 1, score: 0.9, detail: { similarity: 0.9 } }] } }));
+    assert.equal(fitCalibration([{ images, records: allRight }], { maxFalsePositiveRate: 0.05, fusion: defaultFusionOptions }), undefined);
   });
 });
