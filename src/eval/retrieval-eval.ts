@@ -195,7 +195,8 @@ export interface RetrievalReport {
   heuristic: { thresholds: ThresholdPoint[]; chosenThreshold: number; chosen: ThresholdPoint };
   /**
    * The engine's own answers, as a user gets them: its confidence (the calibration model it was
-   * opened with) against its threshold. This is the false-positive rate the engine ships with.
+   * opened with, or the heuristic with `calibration: false`) against its threshold. This is the
+   * false-positive rate the engine ships with.
    */
   engine?: {
     threshold: number;
@@ -556,8 +557,9 @@ export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
 /**
  * Rebuilds the engine's fused list from a record's per-source lists (same function, same
  * candidates), re-ranked by the spatial verification the engine did and its dominant-text rule,
- * unless `verified` is false (then: the sources fused, nothing more). With other fusion settings the head may hold candidates the engine did not verify: they keep
- * their fused order, so a sweep measures fusion settings, not verification.
+ * unless `verified` is false (then: the sources fused, nothing more). With other fusion settings
+ * the head may hold candidates the engine did not verify: they keep their fused order, so a sweep
+ * measures fusion settings, not verification.
  */
 export function fuseRecord(record: QueryRecord, fusion: FusionOptions, options: { verified?: boolean } = {}): FusedHit[] {
   const lists: RankedList[] = [];
@@ -749,7 +751,7 @@ export function formatReport(report: RetrievalReport, options: { sweepRows?: num
   const e = report.engine;
   if (e) {
     lines.push('');
-    lines.push(`the engine's answers (its calibrated confidence against its threshold ${e.threshold.toFixed(3)}):`);
+    lines.push(`the engine's answers (its own confidence against its threshold ${e.threshold.toFixed(3)}):`);
     lines.push(`  threshold   FP rate   accepted recall   wrong answers   precision`);
     lines.push(point(e.point, `  (${e.heldOutImagesAnswered} of ${e.heldOutImages} held-out images answered at least once)`));
     lines.push(`  accepted recall: ${Object.entries(e.acceptedRecallByRow).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}`);

@@ -45,7 +45,7 @@ describe('analyseRecords', () => {
       heldOutImages: 2,
     });
     const printed = formatReport({ ...analyse(records), settings: { seed: 1, ocr: true, fusion: defaultFusionOptions, maxFalsePositiveRate: 0.05, limit: null }, indexed: { images: 3, seconds: 1, failed: 0, heldOut: 2 }, queries: { total: 5, positive: 3, negative: 2, failed: 0, skipped: 0 } } as unknown as RetrievalReport);
-    assert.match(printed, /the engine's answers \(its calibrated confidence against its threshold 0\.500\):\n.*\n +0\.500 +0\.50 +0\.33 +0\.33 +0\.33  \(1 of 2 held-out images answered at least once\)\n/);
+    assert.match(printed, /the engine's answers \(its own confidence against its threshold 0\.500\):\n.*\n +0\.500 +0\.50 +0\.33 +0\.33 +0\.33  \(1 of 2 held-out images answered at least once\)\n/);
   });
   it('replays the heuristic confidence from the lists when the records hold the calibrated one', () => {
     // The record's own 0.01 is the engine's calibrated confidence; the heuristic of a 0.95 cosine is 5/6.

@@ -65,7 +65,7 @@ describe('runRetrievalEval', () => {
     const table = formatReport(report);
     assert.match(table, /fixtures +recompressed +12 \| 1\.00 1\.00 1\.00/);
     assert.match(table, /false positives/);
-    assert.ok(table.includes(`the engine's answers (its calibrated confidence against its threshold ${defaultCalibrationModel.threshold.toFixed(3)}):`));
+    assert.ok(table.includes(`the engine's answers (its own confidence against its threshold ${defaultCalibrationModel.threshold.toFixed(3)}):`));
     const json = JSON.parse(reportToJson(report));
     assert.equal(json.rows.length, 2);
     assert.equal(json.records, undefined, 'records only on request');
