@@ -2,8 +2,8 @@ import type { CalibrationModel } from './calibration.js';
 
 /**
  * The engine's default calibration, fitted on 2026-12-03 with `node dist/bench/calibration-cross.js`
- * on the records of three full `sagasu eval ../shared/eval` runs (seeds 1, 2 and 3, time limits
- * lifted; 3,639 queries, the first 3 fused hits of each) of the engine as shipped (fusion k 5,
+ * on the records of three full `sagasu eval ../shared/eval` runs (seeds 1, 2 and 3, verification
+ * budget lifted; 3,639 queries, the first 3 fused hits of each) of the engine as shipped (fusion k 5,
  * weights {"visual": 1, "text": 4, "hash": 4}, region vectors, verification, colour with
  * black-and-white images as a full mismatch). Its threshold is the lowest confidence at which at
  * most 3% of the 348 queries made from the held-out images got a confident answer.
