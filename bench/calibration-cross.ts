@@ -11,11 +11,11 @@
  * the wrong answers accepted, per row; and the same figures for the model shipped in
  * src/fusion/default-calibration.ts, for comparison.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultFusionOptions } from '../src/fusion/fuse.js';
 import { defaultCalibrationModel } from '../src/fusion/default-calibration.js';
-import { calibratedAnswer, fitCalibration, reportRows, type QueryRecord, type RecordedRun } from '../src/eval/retrieval-eval.js';
+import { calibratedAnswer, fitCalibration, readSavedRun, reportRows, type QueryRecord, type RecordedRun } from '../src/eval/retrieval-eval.js';
 import { atThreshold, chooseThreshold, type ScoredAnswer } from '../src/eval/retrieval-metrics.js';
 import type { CalibrationModel } from '../src/eval/retrieval-calibration.js';
 
@@ -34,20 +34,12 @@ if (!values.fit?.length || !values.judge) {
   process.exit(2);
 }
 
-interface Run extends RecordedRun {
-  records: QueryRecord[];
-}
+type Run = RecordedRun & { records: QueryRecord[] };
 
+/** A saved run without the queries that failed (they have no lists to replay). */
 function load(file: string): Run {
-  const text = readFileSync(file, 'utf8');
-  if (file.endsWith('.jsonl')) {
-    const lines = text.split('\n').filter((l) => l.trim());
-    const images = (JSON.parse(lines[0]!) as { images: Record<number, string[]> }).images;
-    return { images, records: lines.slice(1).map((l) => JSON.parse(l) as QueryRecord).filter((r) => !r.error) };
-  }
-  const report = JSON.parse(text) as { records?: QueryRecord[]; images: Record<number, string[]> };
-  if (!report.records) throw new Error(`${file} has no records (write it with sagasu eval --report)`);
-  return { images: report.images, records: report.records.filter((r) => !r.error) };
+  const { images, records } = readSavedRun(file);
+  return { images, records: records.filter((r) => !r.error) };
 }
 
 const fusion = defaultFusionOptions;

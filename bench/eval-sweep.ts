@@ -7,10 +7,9 @@
  * The `.records.jsonl` log is written while the evaluation runs, so even an interrupted run can
  * be analysed. Prints the same tables as `sagasu eval --sweep`.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultFusionOptions, type SourceName } from '../src/fusion/fuse.js';
-import { analyseRecords, formatReport, reportToJson, type QueryRecord, type RetrievalReport } from '../src/eval/retrieval-eval.js';
+import { analyseRecords, formatReport, readSavedRun, reportToJson, type RetrievalReport } from '../src/eval/retrieval-eval.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,22 +21,8 @@ if (!file) {
   process.exit(2);
 }
 
-let records: QueryRecord[];
-let images: Record<number, string[]>;
-let base: Partial<RetrievalReport> = {};
-const text = readFileSync(file, 'utf8');
-if (file.endsWith('.jsonl')) {
-  const lines = text.split('\n').filter((l) => l.trim());
-  images = (JSON.parse(lines[0]!) as { images: Record<number, string[]> }).images;
-  records = lines.slice(1).map((l) => JSON.parse(l) as QueryRecord);
-} else {
-  base = JSON.parse(text) as RetrievalReport;
-  if (!base.records) throw new Error(`${file} has no records (write it with sagasu eval --report)`);
-  records = base.records;
-  images = base.images!;
-}
-// JSON turned NaN timings into null.
-for (const r of records) if (typeof r.ms !== 'number') r.ms = NaN;
+const { records, images, report: saved } = readSavedRun(file);
+const base: Partial<RetrievalReport> = saved ?? {};
 
 const weights = { ...defaultFusionOptions.weights, ...base.settings?.fusion?.weights };
 for (const part of values.weights?.split(',') ?? []) {

@@ -114,8 +114,8 @@ export interface SagasuOptions {
    * look and colour together: a candidate's visual score is its cosine similarity minus `weight`
    * times how far its colours are from the query's (1 - histogram intersection), shown as
    * `reasons.visual.detail.colour` (a hit found through one of its region windows is compared with
-   * that window's colours or the whole image's, whichever match better). Only a mismatch counts against a candidate, so a candidate is
-   * never raised by colour alone. A query without colour (black-and-white manga) is left as its
+   * that window's colours or the whole image's, whichever match better). Only a mismatch counts
+   * against a candidate, so a candidate is never raised by colour alone. A query without colour (black-and-white manga) is left as its
    * look put it; for a coloured query, an image without any colour is a full mismatch (colour 0),
    * and one indexed before colours were kept is left as it was. `false` turns it off (nothing
    * stored, nothing re-ordered). Default `defaultColourOptions`.

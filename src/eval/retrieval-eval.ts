@@ -511,14 +511,19 @@ function engineAnswers(records: readonly QueryRecord[]): RetrievalReport['engine
   const answers: ScoredAnswer[] = judged.map((r) => ({ confidence: answered(r) ? 1 : 0, correct: r.positive && r.ranks.fused === 1, positive: r.positive }));
   const acceptedRecallByRow: Record<string, number> = {};
   for (const row of reportRows(judged)) {
-    const [type, tag] = row.type.split('/');
-    const inRow = judged.filter((r) => r.positive && r.collection === row.collection && r.type === type && (tag === undefined || r.tags.includes(tag)));
+    const inRow = judged.filter((r) => inReportRow(r, row));
     acceptedRecallByRow[rowKey(row.collection, row.type)] = inRow.length ? inRow.filter((r) => r.ranks.fused === 1 && answered(r)).length / inRow.length : NaN;
   }
   const negatives = judged.filter((r) => !r.positive);
   const heldOutImagesAnswered = new Set(negatives.filter(answered).map((r) => r.expected)).size;
   const heldOutImages = new Set(negatives.map((r) => r.expected)).size;
   return { threshold, point: { ...atThreshold(answers, 0.5), threshold }, acceptedRecallByRow, heldOutImagesAnswered, heldOutImages };
+}
+
+/** Whether an indexed image's query counts in a report row (`type`, or `type/tag` for a tagged subset). */
+function inReportRow(record: QueryRecord, row: Pick<ReportRow, 'collection' | 'type'>): boolean {
+  const [type, tag] = row.type.split('/');
+  return record.positive && record.collection === row.collection && record.type === type && (tag === undefined || record.tags.includes(tag));
 }
 
 export function reportRows(records: readonly QueryRecord[]): ReportRow[] {
@@ -594,6 +599,27 @@ export interface RecordedRun {
   images: Record<number, string[]>;
 }
 
+/**
+ * A saved run: the JSON of `sagasu eval --report <file>` (with the rest of its report), or its
+ * `.records.jsonl` log, which is written while the run goes, so an interrupted run can be read.
+ */
+export function readSavedRun(file: string): RecordedRun & { records: QueryRecord[]; report?: Partial<RetrievalReport> } {
+  const text = readFileSync(file, 'utf8');
+  let run: RecordedRun & { records: QueryRecord[]; report?: Partial<RetrievalReport> };
+  if (file.endsWith('.jsonl')) {
+    const lines = text.split('\n').filter((line) => line.trim());
+    const images = (JSON.parse(lines[0]!) as { images: Record<number, string[]> }).images;
+    run = { images, records: lines.slice(1).map((line) => JSON.parse(line) as QueryRecord) };
+  } else {
+    const report = JSON.parse(text) as Partial<RetrievalReport>;
+    if (!report.records || !report.images) throw new SagasuError('INVALID_OPTION', `${file} has no records (write it with sagasu eval --report)`);
+    run = { images: report.images, records: report.records, report };
+  }
+  // JSON turned NaN timings into null.
+  for (const record of run.records) if (typeof record.ms !== 'number') record.ms = NaN;
+  return run;
+}
+
 /** The engine's first answer to a recorded query, scored by `model`. */
 export function calibratedAnswer(record: QueryRecord, images: Record<number, string[]>, model: CalibrationModel, fusion: FusionOptions): ScoredAnswer {
   const fused = fuseRecord(record, fusion);
@@ -651,7 +677,7 @@ function calibrate(
   const answers = judged.map((j) => j.answer);
   const acceptedRecallByRow: Record<string, number> = {};
   for (const row of reportRows(evalRecords)) {
-    const inRow = judged.filter(({ record }) => record.positive && record.collection === row.collection && (record.type === row.type || row.type.split('/')[0] === record.type && record.tags.includes(row.type.split('/')[1]!)));
+    const inRow = judged.filter(({ record }) => inReportRow(record, row));
     acceptedRecallByRow[rowKey(row.collection, row.type)] = inRow.length ? inRow.filter(({ answer }) => answer.correct && answer.confidence >= model.threshold).length / inRow.length : NaN;
   }
   // Re-ordering the head of the fused list by calibrated confidence: fusion that knows how sure each source is.

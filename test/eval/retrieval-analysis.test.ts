@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultFusionOptions } from '../../src/fusion/fuse.js';
-import { analyseRecords, calibratedAnswer, fitCalibration, formatReport, fuseRecord, type QueryRecord, type RetrievalReport } from '../../src/eval/retrieval-eval.js';
+import { analyseRecords, calibratedAnswer, fitCalibration, formatReport, fuseRecord, readSavedRun, type QueryRecord, type RetrievalReport } from '../../src/eval/retrieval-eval.js';
 
 const images: Record<number, string[]> = { 1: ['a'], 2: ['b'], 3: ['c'] };
 
@@ -121,5 +124,26 @@ describe('fitCalibration', () => {
   it('has nothing to learn from records without a wrong hit', () => {
     const allRight = [1, 2, 3, 4, 5].map((i) => record(`right ${i}`, { lists: { visual: [{ id: 1, score: 0.9, detail: { similarity: 0.9 } }] } }));
     assert.equal(fitCalibration([{ images, records: allRight }], { maxFalsePositiveRate: 0.05, fusion: defaultFusionOptions }), undefined);
+  });
+});
+
+describe('readSavedRun', () => {
+  it('reads a report with its records, or the records log of a run, and gives back NaN timings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sagasu-saved-run-'));
+    try {
+      const saved = { ...record('one', { threshold: 0.5 }), ms: null };
+      writeFileSync(join(dir, 'run.json'), JSON.stringify({ version: 1, images, records: [saved] }));
+      writeFileSync(join(dir, 'run.json.records.jsonl'), `${JSON.stringify({ images })}\n${JSON.stringify(saved)}\n`);
+      for (const file of ['run.json', 'run.json.records.jsonl']) {
+        const run = readSavedRun(join(dir, file));
+        assert.deepEqual(run.images, images);
+        assert.deepEqual(run.records.map((r) => [r.id, r.ms]), [['one', NaN]]);
+        assert.equal(run.report?.version, file === 'run.json' ? 1 : undefined);
+      }
+      writeFileSync(join(dir, 'bare.json'), JSON.stringify({ version: 1, images }));
+      assert.throws(() => readSavedRun(join(dir, 'bare.json')), /bare\.json has no records \(write it with sagasu eval --report\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
