@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { startBot, type BotHandle } from '../../src/bot/bot.js';
@@ -8,8 +6,9 @@ import { loadBotConfig, type BotConfig } from '../../src/bot/config.js';
 import type { BotLogger } from '../../src/bot/context.js';
 import type { DiscordTestServer } from '../discord/discord-test-server.js';
 import { fixture } from '../helpers/paths.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'sagasu-bot-'));
+export const tempDir = (): string => scratchDir('sagasu-bot-');
 
 /** Collects log lines so a test can assert on them (and on the token never appearing). */
 export function memoryLogger(): BotLogger & { lines: string[] } {

@@ -1,15 +1,15 @@
 /** The `sagasu` command as scripts use it: a real child process on the bin entry, real engines. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { fixture, packageRoot } from '../helpers/paths.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const bin = join(packageRoot, 'bin', 'sagasu.js');
-const work = mkdtempSync(join(tmpdir(), 'sagasu-cli-'));
+const work = scratchDir('sagasu-cli-');
 const data = join(work, 'data');
 
 function sagasu(...args: string[]) {

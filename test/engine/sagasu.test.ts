@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -18,8 +17,9 @@ import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js
 import { localFeaturesId } from '../../src/verification/local-features.js';
 import { blocksPng, SizeKeyedOcr, ThumbnailEmbedder } from '../helpers/fakes.js';
 import { fixture } from '../helpers/paths.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'sagasu-engine-'));
+const tempDir = () => scratchDir('sagasu-engine-');
 
 /** Images whose sizes key the fake OCR's text. */
 const ocrText = { '64x48': 'WHERE IS THE LIGHTHOUSE', '66x48': 'MIDNIGHT BAKERY OPENS', '68x48': '' };

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { detectLayout, loadGallery } from '../../src/eval/retrieval-dataset.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const png = (shade: number) => sharp({ create: { width: 20, height: 30, channels: 3, background: { r: shade, g: shade, b: shade } } }).png().toBuffer();
 
 async function datasets(): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), 'sagasu-eval-dataset-'));
+  const root = scratchDir('sagasu-eval-dataset-');
   mkdirSync(join(root, 'manga', 'book', 'ja'), { recursive: true });
   writeFileSync(join(root, 'manga', 'book', 'ja', '000.jpg'), await png(10));
   writeFileSync(join(root, 'manga', 'book', 'ja', '001.jpg'), await png(20));

@@ -4,26 +4,16 @@
  * computed and sane, not how good retrieval is: that is what `sagasu eval` on real galleries is for.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { evalSources, formatReport, reportToJson, runRetrievalEval } from '../../src/eval/retrieval-eval.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
 import { fixturesDir } from '../helpers/paths.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const inUnitRange = (v: number) => typeof v === 'number' && v >= 0 && v <= 1;
-
-const scratch: string[] = [];
-const scratchDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-};
-after(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('runRetrievalEval', () => {
   it('indexes the fixtures, queries them and reports sane metrics per type and source', { timeout: 180_000 }, async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SagasuError } from '../../src/errors.js';
 import { Pca } from '../../src/indexes/pca.js';
 import { QuantizedVectors, readQuantizedSnapshotInWorker } from '../../src/indexes/quantized-vectors.js';
 import { seededRandom } from '../../src/random.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 /** Vectors like embeddings: a large shared mean plus small differences, normalised. */
 function collection(count: number, dimension: number, seed = 7): Float32Array[] {
@@ -86,7 +86,7 @@ describe('QuantizedVectors.add and remove', () => {
 
 describe('QuantizedVectors.save and load', () => {
   it('round-trips a quantized copy with holes across blocks, giving the same similarities', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-q8-'));
+    const dir = scratchDir('sagasu-q8-');
     const vectors = collection(50, 12);
     const pca = pcaOf(vectors);
     const copy = new QuantizedVectors(pca, { samples: 10, blockRows: 8 });
@@ -106,7 +106,7 @@ describe('QuantizedVectors.save and load', () => {
   });
 
   it('round-trips a copy still held as float32', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-q8-'));
+    const dir = scratchDir('sagasu-q8-');
     const vectors = collection(5, 6);
     const pca = pcaOf(vectors, 3);
     const copy = new QuantizedVectors(pca);
@@ -118,7 +118,7 @@ describe('QuantizedVectors.save and load', () => {
   });
 
   it('reads a snapshot in a worker thread into shared memory, giving the copy load gives', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-q8-'));
+    const dir = scratchDir('sagasu-q8-');
     const vectors = collection(50, 12);
     const pca = pcaOf(vectors);
     const copy = new QuantizedVectors(pca, { samples: 10, blockRows: 8 });
@@ -141,7 +141,7 @@ describe('QuantizedVectors.save and load', () => {
   });
 
   it('returns undefined for a missing, damaged, truncated or other-PCA file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-q8-'));
+    const dir = scratchDir('sagasu-q8-');
     const vectors = collection(5, 6);
     const pca = pcaOf(vectors, 3);
     const copy = new QuantizedVectors(pca, { samples: 2 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import MiniSearch from 'minisearch';
 import { TextIndex, type TextDocument, type TextHit } from '../../src/indexes/text-index.js';
 import { tokenize } from '../../src/indexes/tokenize.js';
 import { seededRandom } from '../../src/random.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 function sampleIndex(): TextIndex {
   const index = new TextIndex();
@@ -95,7 +95,7 @@ describe('TextIndex.add and remove', () => {
 
 describe('TextIndex.save and load', () => {
   it('round-trips documents and the change sequence', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-text-'));
+    const dir = scratchDir('sagasu-text-');
     const index = sampleIndex();
     index.seq = 42;
     index.save(join(dir, 'text.json'));
@@ -106,7 +106,7 @@ describe('TextIndex.save and load', () => {
   });
 
   it('returns undefined for a missing or damaged snapshot, so the caller rebuilds', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-text-'));
+    const dir = scratchDir('sagasu-text-');
     assert.equal(TextIndex.load(join(dir, 'none.bin')), undefined);
     // MiniSearch's JSON snapshot, as written before the compact index.
     writeFileSync(join(dir, 'old.json'), JSON.stringify({ version: 1, tokenizerVersion: 2, seq: 1, index: {} }));
@@ -135,7 +135,7 @@ describe('TextIndex.save and load', () => {
   });
 
   it('keeps documents added after a load, and removals, through another save', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-text-'));
+    const dir = scratchDir('sagasu-text-');
     sampleIndex().save(join(dir, 'text.bin'));
     const loaded = TextIndex.load(join(dir, 'text.bin'))!;
     loaded.add({ id: 7, text: 'LIGHTHOUSE KEEPER', names: '' });
@@ -254,7 +254,7 @@ describe('TextIndex.search ranking', () => {
   });
 
   it('ranks the same with part of the postings merged (saved and loaded) and part added since', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-text-'));
+    const dir = scratchDir('sagasu-text-');
     const first = new TextIndex(options);
     for (const document of documents.slice(0, 250)) first.add(document);
     first.save(join(dir, 'text.bin'));

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SagasuError } from '../../src/errors.js';
 import { Pca } from '../../src/indexes/pca.js';
 import { VectorIndex, autoEfSearch } from '../../src/indexes/vector-index.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const unit = (...values: number[]) => {
   const norm = Math.hypot(...values);
@@ -72,7 +72,7 @@ describe('VectorIndex.add and remove', () => {
 
 describe('VectorIndex.save and load', () => {
   it('round-trips points, deletions and the change sequence, keeping one graph file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = new VectorIndex('model-a', 2);
     index.add(1, unit(1, 0));
     index.add(2, unit(0, 1));
@@ -89,7 +89,7 @@ describe('VectorIndex.save and load', () => {
   });
 
   it('refuses a snapshot built with another model or dimension', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = new VectorIndex('model-a', 2);
     index.add(1, unit(1, 0));
     index.save(join(dir, 'vectors'));
@@ -105,7 +105,7 @@ describe('VectorIndex.save and load', () => {
   });
 
   it('returns undefined when there is no snapshot', () => {
-    assert.equal(VectorIndex.load(join(mkdtempSync(join(tmpdir(), 'sagasu-vec-')), 'vectors'), 'm', 2), undefined);
+    assert.equal(VectorIndex.load(join(scratchDir('sagasu-vec-'), 'vectors'), 'm', 2), undefined);
   });
 });
 
@@ -237,7 +237,7 @@ describe('VectorIndex.save and load with reduction', () => {
   };
 
   it('saves the PCA beside the graph, keeps one of each, and loads in the same space', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = build();
     index.seq = 3;
     index.save(join(dir, 'vectors'));
@@ -254,7 +254,7 @@ describe('VectorIndex.save and load with reduction', () => {
   });
 
   it('loads a snapshot saved before the fit, and fits when enough vectors arrive', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = new VectorIndex('m', 6, { reduction: { dimension: 4, fitAfter: 20 } });
     for (let id = 1; id <= 10; id++) index.add(id, inSpan(id));
     index.save(join(dir, 'vectors'));
@@ -268,7 +268,7 @@ describe('VectorIndex.save and load with reduction', () => {
   });
 
   it('loads without the copy of the full vectors when its file is missing or damaged, and takes them back', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = build();
     index.save(join(dir, 'vectors'));
     writeFileSync(join(dir, 'vectors.0.q8'), 'damaged');
@@ -282,7 +282,7 @@ describe('VectorIndex.save and load with reduction', () => {
   });
 
   it('loads the same index with the copy read in a worker thread (loadAsync), or without it when damaged', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = build();
     index.save(join(dir, 'vectors'));
     const options = { reduction: { dimension: 4, fitAfter: 20 } };
@@ -304,7 +304,7 @@ describe('VectorIndex.save and load with reduction', () => {
   });
 
   it('returns undefined (rebuild from the store) when the reduction setting differs from the snapshot', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     build().save(join(dir, 'reduced'));
     const plain = new VectorIndex('m', 6);
     plain.add(1, inSpan(1));
@@ -317,7 +317,7 @@ describe('VectorIndex.save and load with reduction', () => {
   });
 
   it('still loads a version 1 snapshot (full vectors, no reduction fields)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sagasu-vec-'));
+    const dir = scratchDir('sagasu-vec-');
     const index = new VectorIndex('model-a', 2);
     index.add(5, unit(1, 0));
     index.add(6, unit(0, 1));

@@ -4,13 +4,13 @@
  * project's generated fixture pages.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { Sagasu } from '../../src/sagasu.js';
 import { fixture } from '../helpers/paths.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const pages = ['page-01.png', 'page-02.png', 'page-03.png', 'page-04.png', 'page-05.png', 'page-06.png'];
 const photos = ['photo-01.png', 'photo-02.png', 'photo-03.png', 'photo-04.png'];
@@ -19,7 +19,7 @@ const words = JSON.parse(readFileSync(fixture('fixtures.json'), 'utf8')) as Reco
 let engine: Sagasu;
 
 before(async () => {
-  engine = await Sagasu.open({ dataDir: join(mkdtempSync(join(tmpdir(), 'sagasu-real-')), 'data') });
+  engine = await Sagasu.open({ dataDir: join(scratchDir('sagasu-real-'), 'data') });
   const summary = await engine.indexPaths([...pages, ...photos].map(fixture));
   assert.deepEqual([summary.added, summary.failed], [10, []]);
 });

@@ -1,15 +1,14 @@
 /** Every file of the bad-input corpus gets its expected outcome, with the real engines, in one batch. */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Sagasu } from '../../src/sagasu.js';
 import { writeBadInputCorpus } from '../helpers/bad-inputs.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('indexing the bad-input corpus', () => {
   it('refuses each bad file with its specific error, indexes each valid one, and finishes the batch', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'sagasu-bad-'));
+    const work = scratchDir('sagasu-bad-');
     const corpus = await writeBadInputCorpus(join(work, 'corpus'));
     const engine = await Sagasu.open({ dataDir: join(work, 'data') });
     try {

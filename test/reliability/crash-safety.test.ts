@@ -4,16 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { Sagasu } from '../../src/sagasu.js';
 import { blocksPng } from '../helpers/fakes.js';
 import { packageRoot } from '../helpers/paths.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const work = mkdtempSync(join(tmpdir(), 'sagasu-crash-'));
+const work = scratchDir('sagasu-crash-');
 const gallery = join(work, 'gallery');
 const data = join(work, 'data');
 const total = 14;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SnapshotReader } from '../../src/store/snapshot-file.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 describe('SnapshotReader.read', () => {
   it('fills typed arrays in file order, across staging-buffer boundaries', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'sagasu-reader-')), 'data.bin');
+    const file = join(scratchDir('sagasu-reader-'), 'data.bin');
     const ints = Int32Array.from({ length: 1000 }, (_, i) => i * 7 - 300);
     const floats = Float32Array.from({ length: 333 }, (_, i) => i / 3);
     writeFileSync(file, Buffer.concat([Buffer.from([1, 2, 3]), Buffer.from(ints.buffer), Buffer.from(floats.buffer)]));

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SagasuError } from '../../src/errors.js';
 import { SqliteStore, sourceKey, type NewImage, type SourceInput } from '../../src/store/sqlite-store.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 const identity = { modelId: 'model-a', dimension: 3 };
-const tempDb = () => join(mkdtempSync(join(tmpdir(), 'sagasu-store-')), 'sagasu.db');
+const tempDb = () => join(scratchDir('sagasu-store-'), 'sagasu.db');
 
 function image(sha: string, scope = 'local'): NewImage {
   return {
