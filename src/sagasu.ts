@@ -71,7 +71,7 @@ export interface SagasuOptions {
    */
   vectorIndex?: VectorIndexOptions;
   textIndex?: TextIndexOptions;
-  /** Largest perceptual-hash Hamming distance that counts as a near duplicate. Default 10. */
+  /** Largest perceptual-hash Hamming distance that counts as a near duplicate. Default 8. */
   hashMaxDistance?: number;
   /**
    * Also embed the mirrored query image and keep, per indexed image, the better of the two

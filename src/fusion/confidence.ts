@@ -6,7 +6,7 @@ import type { FusedHit } from './fuse.js';
  * A first, hand-set rule (not yet calibrated on an evaluation): each source's evidence is turned
  * into a probability-like figure and they are combined by noisy-OR (1 - product of (1 - c)), so
  * one strong source is enough and two weak ones add up.
- * - hash: identical bytes 1; a near duplicate falls from 1 at distance 0 to 0.5 at distance 10;
+ * - hash: identical bytes 1; a near duplicate falls from 1 at distance 0 to 0.6 at distance 8 (the default limit);
  * - visual: cosine similarity from 0 at 0.85 to 1 at 0.97 (MobileNetV2 features of unrelated
  *   pictures of the same kind often reach 0.8);
  * - text: the share of the query's terms found (counting at most 6 terms), times 2/3 when only one

@@ -36,6 +36,13 @@ describe('HashIndex.search', () => {
     ]);
   });
 
+  it('counts at most 8 differing bits as a near duplicate by default', () => {
+    const index = new HashIndex();
+    index.add({ id: 8, phash: '00000000000000ff' }); // distance 8
+    index.add({ id: 9, phash: '00000000000001ff' }); // distance 9
+    assert.deepEqual(index.search('0000000000000000'), [{ id: 8, distance: 8, exact: false }]);
+  });
+
   it('honours the filter and the limit', () => {
     const index = new HashIndex();
     for (let id = 1; id <= 5; id++) index.add({ id, phash: '0000000000000000' });
