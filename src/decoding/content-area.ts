@@ -17,8 +17,15 @@ export interface ContentAreaOptions {
   edgeThreshold: number;
   /** Detail pixels closer than this (in analysis pixels) join one area. Default 2. */
   joinRadius: number;
-  /** The area must cover at least this share of the image (smaller: an icon, not the picture). Default 0.12. */
+  /** The area must cover at least this share of the image (smaller: an icon, not the picture). Default 0.06. */
   minShare: number;
+  /**
+   * The area with the most detail is taken as the picture, unless it covers less than this share
+   * of the image: then the widest area is taken instead, when there is one. A product photographed
+   * on white, shown in a light app, has no detail but the object's outline, and the side bar's
+   * lines of text hold more detail pixels than that. Default 0.12.
+   */
+  preferWidestBelow: number;
   /** ...and at most this share (larger: the image is all content, nothing to cut). Default 0.75. */
   maxShare: number;
   /**
@@ -35,7 +42,8 @@ export const defaultContentAreaOptions: ContentAreaOptions = {
   analysisSide: 192,
   edgeThreshold: 24,
   joinRadius: 2,
-  minShare: 0.12,
+  minShare: 0.06,
+  preferWidestBelow: 0.12,
   maxShare: 0.75,
   minGap: 2,
   maxChromeShare: 0.25,
@@ -80,10 +88,11 @@ export async function findContentArea(image: DecodedImage, options: Partial<Cont
       if (sum > 0) joined[y * width + x] = 1;
     }
   }
-  // The largest 4-connected area of joined detail, by pixel count.
+  // The 4-connected areas of joined detail with the most pixels and with the widest bounds.
   const seen = new Uint8Array(width * height);
   const stack = new Int32Array(width * height);
   let best: { count: number; x0: number; y0: number; x1: number; y1: number } | undefined;
+  let widest: typeof best;
   for (let start = 0; start < joined.length; start++) {
     if (!joined[start] || seen[start]) continue;
     let top = 0;
@@ -111,12 +120,19 @@ export async function findContentArea(image: DecodedImage, options: Partial<Cont
       if (y < height - 1) visit(i + width);
     }
     if (!best || area.count > best.count) best = area;
+    if (!widest || spanArea(area) > spanArea(widest)) widest = area;
   }
-  if (!best) return undefined;
+  if (!best || !widest) return undefined;
   // The dilation grew the area by joinRadius on each side: back to the detail it holds.
-  const found = cutOffChrome(detail, width, shrinkToDetail(detail, width, { x0: best.x0 + r, y0: best.y0 + r, x1: best.x1 - r, y1: best.y1 - r }), o);
+  const areaOf = (a: Span) => cutOffChrome(detail, width, shrinkToDetail(detail, width, { x0: a.x0 + r, y0: a.y0 + r, x1: a.x1 - r, y1: a.y1 - r }), o);
+  const shareOf = (a: Span | undefined) => (a ? spanArea(a) / (width * height) : 0);
+  let found = areaOf(best);
+  if (shareOf(found) < o.preferWidestBelow && widest !== best) {
+    const wide = areaOf(widest);
+    if (shareOf(wide) >= o.minShare) found = wide;
+  }
   if (!found) return undefined;
-  const share = spanArea(found) / (width * height);
+  const share = shareOf(found);
   if (share < o.minShare || share > o.maxShare) return undefined;
   // Back to image pixels.
   const sx = image.width / width;

@@ -42,6 +42,20 @@ async function chatScreenshot(split = false): Promise<{ shot: Buffer; pageHeight
   return { shot: await sharp(chrome).composite(parts).png().toBuffer(), pageHeight: split ? height + 40 : height };
 }
 
+/**
+ * A light chat app showing a product photographed on white: the photo's only detail is the
+ * object's outline (a yellow ellipse, 380x260 at (520, 200)), while the side bar's close lines of
+ * text make one area with more detail pixels.
+ */
+async function lightScreenshotOfProduct(): Promise<Buffer> {
+  const lines = Array.from({ length: 16 }, (_, i) => `<rect x="24" y="${60 + i * 24}" width="${120 + ((i * 37) % 60)}" height="10" rx="4" fill="#c4c9ce"/>`).join('');
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="1366" height="768">` +
+    `<rect width="1366" height="768" fill="#ffffff"/><rect width="240" height="768" fill="#f2f3f5"/>${lines}` +
+    `<ellipse cx="710" cy="330" rx="190" ry="130" fill="#f5c518"/></svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
 describe('findContentArea', () => {
   it('finds the picture inside a screenshot, to within two analysis pixels', async () => {
     const shot = await screenshotOfPage();
@@ -68,6 +82,17 @@ describe('findContentArea', () => {
     assert.ok(box, 'a content area');
     const near = (a: number, b: number) => Math.abs(a - b) <= 15;
     assert.ok(near(box.y, 120) && near(box.y + box.h, 120 + pageHeight), JSON.stringify(box));
+  });
+
+  it('takes the widest area when the one with the most detail is small: a smooth object on white beside a side bar of text', async () => {
+    const { image } = await decodeImage(await lightScreenshotOfProduct());
+    const box = await findContentArea(image);
+    assert.ok(box, 'a content area');
+    const near = (a: number, b: number) => Math.abs(a - b) <= 15;
+    assert.ok(near(box.x, 520) && near(box.y, 200) && near(box.x + box.w, 900) && near(box.y + box.h, 460), JSON.stringify(box));
+    // Without that rule the side bar, the area with the most detail, would be taken.
+    const sideBar = await findContentArea(image, { preferWidestBelow: 0 });
+    assert.ok(sideBar && sideBar.x + sideBar.w <= 240, JSON.stringify(sideBar));
   });
 
   it('finds none in an image that is all content, or all flat', async () => {
