@@ -151,8 +151,10 @@ describe('Sagasu.add', () => {
 describe('Sagasu.search', () => {
   it('finds an image by its look, its text and its hash, with the reasons of each source', async () => {
     const { dir, engine } = await indexedGallery();
-    // Same picture and size (so the fake OCR reads the same words), re-encoded as JPEG.
-    const query = await sharp(await blocksPng(1, 64, 48)).jpeg({ quality: 70 }).toBuffer();
+    // Same picture and size (so the fake OCR reads the same words), re-encoded as JPEG. Colour at
+    // full resolution: on 64x48 coloured blocks, halving the chroma alone moves the hash 10 bits,
+    // beyond a near duplicate's 8 (it moves 3 bits this way).
+    const query = await sharp(await blocksPng(1, 64, 48)).jpeg({ quality: 70, chromaSubsampling: '4:4:4' }).toBuffer();
     const result = await engine.search({ image: query }, { k: 3 });
     const top = result.hits[0]!;
     assert.equal(top.path, join(dir, 'gallery', 'a.png'));
