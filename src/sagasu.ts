@@ -374,7 +374,7 @@ export interface SearchResult {
 
 export interface IndexPathsOptions {
   scope?: string;
-  /** Called after each file, with its outcome. */
+  /** Called after each file is written (or has failed), with its outcome, in the files' order. */
   onFile?: (event: { path: string; done: number; total: number; result?: AddResult; error?: SagasuError }) => void;
   /**
    * Images processed at once. Default 3: one more than the OCR slots on 2 cores, so one image is
@@ -393,6 +393,16 @@ export interface IndexSummary {
   /** Files that could not be indexed, in the order of the files. */
   failed: Array<{ path: string; code: string; message: string }>;
   seconds: number;
+}
+
+/** An analysed image waiting for its turn to be written (see `prepareAdd`). */
+interface PreparedImage extends Pick<Analysis, 'ocr' | 'embedding' | 'localFeatures' | 'regionEmbeddings' | 'partColours'> {
+  scope: string;
+  source: SourceInput;
+  timings: StageTimings;
+  sha256: string;
+  phash: string;
+  original: DecodedImage['original'];
 }
 
 interface Analysis {
@@ -637,6 +647,12 @@ export class Sagasu {
     if (this.closed) throw new SagasuError('INVALID_OPTION', 'this Sagasu instance is closed');
   }
 
+  /** Batched when the embedder can (the worker pool predicts several windows in one call). */
+  private async embedAll(embedder: Embedder, images: readonly DecodedImage[]): Promise<Float32Array[]> {
+    if (embedder.embedMany) return embedder.embedMany(images);
+    return Promise.all(images.map((image) => embedder.embed(image)));
+  }
+
   private async withTimeout<T>(stage: string, ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -685,7 +701,7 @@ export class Sagasu {
     const regionsPromise =
       boxes.length > 0
         ? this.withTimeout('embedding', this.options.timeouts.embedMs, async () =>
-            Promise.all(boxes.map(async (box) => this.regionEmbedder.embed(await cropDecoded(image, box)))),
+            this.embedAll(this.regionEmbedder, await Promise.all(boxes.map((box) => cropDecoded(image, box)))),
           ).catch((error: unknown) => {
             // Regions are extra evidence: the image is still indexed, found by its whole vector.
             this.logger.warn(`region vectors skipped: ${(error as Error).message}`);
@@ -747,28 +763,61 @@ export class Sagasu {
    * 'unchanged'; the same bytes from another source in the scope are 'linked' without new work.
    */
   async add(input: AddInput): Promise<AddResult> {
+    for (;;) {
+      const result = (await this.prepareAdd(input))();
+      if (result) return result;
+    }
+  }
+
+  /**
+   * The slow half of {@link add} (decoding, OCR, embedding, features), which may run for several
+   * images at once; resolves to the quick half, which writes to the store and the indexes in one
+   * synchronous step. `indexPaths` runs those steps in the files' order, whatever order the slow
+   * halves finish in: image ids, and the vector graphs built in that order, then do not depend on timing.
+   * The quick half gives undefined when the image these bytes were to be linked to was removed
+   * while it waited (it was not analysed): the caller prepares it again.
+   */
+  private async prepareAdd(input: AddInput): Promise<() => AddResult | undefined> {
     this.assertOpen();
     const scope = input.scope ?? this.options.scope;
     const key = sourceKey(input.source);
-    const existingSource = this.store.findSource(scope, key);
     const timings: StageTimings = {};
     const decoded = await this.decode(input.bytes, timings);
 
+    const linkTo = (imageId: number): AddResult => {
+      const existingSource = this.store.findSource(scope, key);
+      this.commitSource(imageId, scope, input.source);
+      const status: AddStatus = !existingSource ? 'linked' : existingSource.imageId === imageId ? 'unchanged' : 'updated';
+      return { status, imageId, timings };
+    };
     const sameBytes = this.store.findImageBySha(scope, decoded.sha256);
     if (sameBytes) {
-      this.commitSource(sameBytes.id, scope, input.source);
-      const status: AddStatus = !existingSource ? 'linked' : existingSource.imageId === sameBytes.id ? 'unchanged' : 'updated';
-      return { status, imageId: sameBytes.id, timings };
+      // Looked up again when written: the image may have been removed meanwhile, and its id reused.
+      const sha256 = decoded.sha256;
+      return () => {
+        const current = this.store.findImageBySha(scope, sha256);
+        return current ? linkTo(current.id) : undefined;
+      };
     }
 
     const analysis = await this.analyse(decoded, true, timings, { regions: this.indexRegions && this.regions });
-    const image = decoded.image;
+    // Only what the commit needs is kept: not the decoded pixels, while the commit waits its turn.
+    const { sha256, phash } = decoded;
+    const original = decoded.image.original;
+    const { ocr, embedding, localFeatures, regionEmbeddings, partColours } = analysis;
+    return () => this.commitAdd({ scope, source: input.source, timings, sha256, phash, original, ocr, embedding, localFeatures, regionEmbeddings, partColours }, linkTo);
+  }
+
+  private commitAdd(prepared: PreparedImage, linkTo: (imageId: number) => AddResult): AddResult {
+    this.assertOpen();
+    const { scope, source, sha256, phash, original, timings } = prepared;
+    const existingSource = this.store.findSource(scope, sourceKey(source));
     let imageId = 0;
     let removed: number | undefined;
     let raced = false;
     this.store.transaction(() => {
       // Another add of the same bytes may have committed while this one was reading them.
-      const committedMeanwhile = this.store.findImageBySha(scope, decoded.sha256);
+      const committedMeanwhile = this.store.findImageBySha(scope, sha256);
       if (committedMeanwhile) {
         raced = true;
         imageId = committedMeanwhile.id;
@@ -776,38 +825,35 @@ export class Sagasu {
       }
       imageId = this.store.insertImage({
         scope,
-        sha256: decoded.sha256,
-        phash: decoded.phash,
-        width: image.original.width,
-        height: image.original.height,
-        format: image.original.format,
-        bytes: image.original.bytes,
-        ocrText: analysis.ocr?.text ?? '',
-        ocrLines: [...(analysis.ocr?.lines ?? [])],
-        ocrRegions: [...(analysis.ocr?.regions ?? [])],
-        embedding: analysis.embedding,
+        sha256,
+        phash,
+        width: original.width,
+        height: original.height,
+        format: original.format,
+        bytes: original.bytes,
+        ocrText: prepared.ocr?.text ?? '',
+        ocrLines: [...(prepared.ocr?.lines ?? [])],
+        ocrRegions: [...(prepared.ocr?.regions ?? [])],
+        embedding: prepared.embedding,
         modelId: this.embedder.modelId,
         ocrId: this.ocr === false ? 'none' : this.ocr.id,
-        ...(analysis.localFeatures ? { localFeatures: { extractor: localFeaturesId, features: encodeLocalFeatures(analysis.localFeatures) } } : {}),
-        ...(analysis.regionEmbeddings ? { regionEmbeddings: { layout: this.regionLayout, vectors: analysis.regionEmbeddings } } : {}),
-        ...(analysis.partColours ? { colour: { kind: colourSignatureId, signature: analysis.partColours } } : {}),
+        ...(prepared.localFeatures ? { localFeatures: { extractor: localFeaturesId, features: encodeLocalFeatures(prepared.localFeatures) } } : {}),
+        ...(prepared.regionEmbeddings ? { regionEmbeddings: { layout: this.regionLayout, vectors: prepared.regionEmbeddings } } : {}),
+        ...(prepared.partColours ? { colour: { kind: colourSignatureId, signature: prepared.partColours } } : {}),
       });
-      const { previousImageId } = this.store.attachSource(imageId, scope, input.source);
+      const { previousImageId } = this.store.attachSource(imageId, scope, source);
       if (previousImageId !== undefined) removed = this.store.deleteImageIfOrphaned(previousImageId);
     });
-    if (raced) {
-      this.commitSource(imageId, scope, input.source);
-      return { status: existingSource ? 'updated' : 'linked', imageId, timings };
-    }
+    if (raced) return linkTo(imageId);
     // Committed: now make it visible in all indexes in one synchronous step, so a concurrent
     // search sees the image in every index or in none.
     // What was just committed is still in hand: no need to read the record back.
     if (removed !== undefined) this.dropFromIndexes(removed);
     this.scopeOf.set(imageId, scope);
-    this.hashIndex.add({ id: imageId, phash: decoded.phash });
-    this.vectorIndex.add(imageId, analysis.embedding);
-    this.addRegions(imageId, analysis.regionEmbeddings);
-    this.textIndex.add(this.textDocument({ id: imageId, ocrText: analysis.ocr?.text ?? '' }));
+    this.hashIndex.add({ id: imageId, phash });
+    this.vectorIndex.add(imageId, prepared.embedding);
+    this.addRegions(imageId, prepared.regionEmbeddings);
+    this.textIndex.add(this.textDocument({ id: imageId, ocrText: prepared.ocr?.text ?? '' }));
     return { status: existingSource ? 'updated' : 'added', imageId, timings };
   }
 
@@ -832,6 +878,13 @@ export class Sagasu {
 
   /** Reads and indexes one file; `path` is kept as given (results show it), keyed by its absolute path. */
   async addFile(path: string, options: { scope?: string; caption?: string } = {}): Promise<AddResult> {
+    for (;;) {
+      const result = (await this.prepareFile(path, options))();
+      if (result) return result;
+    }
+  }
+
+  private async prepareFile(path: string, options: { scope?: string; caption?: string }): Promise<() => AddResult | undefined> {
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -842,7 +895,7 @@ export class Sagasu {
       throw new SagasuError('NOT_FOUND', `cannot read ${path} (${code ?? (error as Error).message})`, { cause: error });
     }
     const source: SourceInput = { kind: 'file', path, absolutePath: resolve(path), ...(options.caption ? { caption: options.caption } : {}) };
-    return this.add({ bytes, source, ...(options.scope ? { scope: options.scope } : {}) });
+    return this.prepareAdd({ bytes, source, ...(options.scope ? { scope: options.scope } : {}) });
   }
 
   /**
@@ -854,26 +907,66 @@ export class Sagasu {
     const began = performance.now();
     const files = await expandPaths(paths);
     const summary: IndexSummary = { total: files.length, added: 0, linked: 0, unchanged: 0, updated: 0, failed: [], seconds: 0 };
+    const concurrency = Math.max(1, options.concurrency ?? 3);
+    // Several images are analysed at once, but written in the files' order: the same folder
+    // gives the same ids and the same vector graphs on every run (hnswlib's graph depends on the
+    // order of insertion), so two evaluations differ only by what was changed. An analysed image
+    // waits for those before it; a slot is freed meanwhile, up to this many analysed and waiting.
+    const maxWaiting = concurrency * 4;
+    const prepared = new Map<number, () => AddResult | undefined>();
+    const failures = new Map<number, SagasuError>();
     let next = 0;
-    let done = 0;
-    const worker = async () => {
-      while (next < files.length) {
-        const path = files[next++]!;
-        try {
-          const result = await this.addFile(path, options.scope ? { scope: options.scope } : {});
-          summary[result.status] += 1;
-          options.onFile?.({ path, done: ++done, total: files.length, result });
-        } catch (error) {
-          const failure = isSagasuError(error) ? error : new SagasuError('CORRUPT_IMAGE', (error as Error).message, { cause: error });
-          summary.failed.push({ path, code: failure.code, message: failure.message });
-          options.onFile?.({ path, done: ++done, total: files.length, error: failure });
-        }
+    let written = 0;
+    const waiting: Array<() => void> = [];
+    const fileOptions = options.scope ? { scope: options.scope } : {};
+    const prepare = async (index: number) => {
+      try {
+        prepared.set(index, await this.prepareFile(files[index]!, fileOptions));
+      } catch (error) {
+        failures.set(index, asIndexFailure(error));
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 3) }, worker));
-    // Failures finish in any order with several images in flight: report them in the files' order.
-    const order = new Map(files.map((file, i) => [file, i]));
-    summary.failed.sort((a, b) => order.get(a.path)! - order.get(b.path)!);
+    let retrying: Promise<void> | undefined;
+    const writeReady = () => {
+      while (prepared.has(written) || failures.has(written)) {
+        const path = files[written]!;
+        const commit = prepared.get(written);
+        let failure = failures.get(written);
+        prepared.delete(written);
+        failures.delete(written);
+        let result: AddResult | undefined;
+        if (commit) {
+          try {
+            result = commit();
+          } catch (error) {
+            failure = asIndexFailure(error);
+          }
+          if (result === undefined && failure === undefined) {
+            // The image it duplicated was removed while it waited: analysed again, then written.
+            retrying = prepare(written).then(writeReady);
+            return;
+          }
+        }
+        written += 1;
+        if (result) {
+          summary[result.status] += 1;
+          options.onFile?.({ path, done: written, total: files.length, result });
+        } else {
+          summary.failed.push({ path, code: failure!.code, message: failure!.message });
+          options.onFile?.({ path, done: written, total: files.length, error: failure! });
+        }
+      }
+      waiting.splice(0).forEach((resume) => resume());
+    };
+    const worker = async () => {
+      while (next < files.length) {
+        while (next - written >= maxWaiting) await new Promise<void>((resume) => waiting.push(resume));
+        await prepare(next++);
+        writeReady();
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    while (written < files.length) await retrying;
     this.flush();
     summary.seconds = (performance.now() - began) / 1000;
     return summary;
@@ -1295,6 +1388,10 @@ function checkRegionLayout(store: SqliteStore, options: RegionOptions): void {
 async function mirrorImage(image: DecodedImage): Promise<DecodedImage> {
   const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).flop().raw().toBuffer();
   return { ...image, data };
+}
+
+function asIndexFailure(error: unknown): SagasuError {
+  return isSagasuError(error) ? error : new SagasuError('CORRUPT_IMAGE', (error as Error).message, { cause: error });
 }
 
 function own<T extends OcrEngine | Embedder>(owned: Array<OcrEngine | Embedder>, part: T): T {

@@ -79,5 +79,11 @@ export interface Embedder {
   readonly modelId: string;
   readonly dimension: number;
   embed(image: DecodedImage): Promise<Float32Array>;
+  /**
+   * Optional: several images at once, vectors in the same order, equal to `embed` on each. An
+   * embedder that can batch its predictions is faster this way (the region windows of an
+   * indexed image go through it); without it, the engine calls `embed` on each.
+   */
+  embedMany?(images: readonly DecodedImage[]): Promise<Float32Array[]>;
   close(): Promise<void>;
 }

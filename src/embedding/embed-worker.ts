@@ -1,10 +1,10 @@
 /**
  * Worker-thread side of WorkerPoolEmbedder: loads its own runtime and model, then turns
- * 224x224 RGB pixels into unit vectors, one job at a time. Runs from the compiled dist/ JS.
+ * 224x224 RGB pixels into unit vectors, one job (of one or more images, predicted as one batch) at a time. Runs from the compiled dist/ JS.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSagasuError } from '../errors.js';
-import { featuresFromPixels, type PoolingSpec } from './features.js';
+import { featuresFromPixelBatch, type PoolingSpec } from './features.js';
 import { loadMobileNetV2 } from './mobilenet-v2.js';
 import type { ActiveBackend, BackendRequest } from './tfjs-runtime.js';
 
@@ -15,12 +15,14 @@ export interface EmbedWorkerData {
   readonly gemPower: number;
 }
 
-export type ToWorker = { type: 'embed'; id: number; pixels: Uint8Array };
+/** `pixels`: `count` 224x224 RGB images end to end. */
+export type ToWorker = { type: 'embed'; id: number; pixels: Uint8Array; count: number };
 
 export type FromWorker =
   | { type: 'ready'; backend: ActiveBackend; loadMs: number }
   | { type: 'fatal'; message: string; code: string }
-  | { type: 'result'; id: number; vector: Float32Array }
+  /** `vectors`: `count` unit vectors end to end, in the order of the images. */
+  | { type: 'result'; id: number; vectors: Float32Array }
   | { type: 'error'; id: number; message: string; code: string };
 
 const port = parentPort;
@@ -37,8 +39,12 @@ try {
   const model = await loadMobileNetV2(data.backend);
   port.on('message', (message: ToWorker) => {
     if (message.type !== 'embed') return;
-    featuresFromPixels(model, message.pixels, spec).then(
-      (vector) => port.postMessage({ type: 'result', id: message.id, vector } satisfies FromWorker, [vector.buffer as ArrayBuffer]),
+    featuresFromPixelBatch(model, message.pixels, message.count, spec).then(
+      (list) => {
+        const vectors = new Float32Array(list.reduce((sum, vector) => sum + vector.length, 0));
+        list.forEach((vector, i) => vectors.set(vector, i * vector.length));
+        port.postMessage({ type: 'result', id: message.id, vectors } satisfies FromWorker, [vectors.buffer as ArrayBuffer]);
+      },
       (error: unknown) => port.postMessage({ type: 'error', id: message.id, ...describe(error) } satisfies FromWorker),
     );
   });

@@ -125,6 +125,29 @@ describe('embed', () => {
   });
 });
 
+describe('embedMany', () => {
+  const embedder = new TfjsEmbedder();
+
+  it('gives each image the vector embed gives it, in order, across batches of 4', async () => {
+    const scenes = await Promise.all([1, 2, 3, 4, 5, 6].map(async (seed) => decoded(await scenePng(seed))));
+    const vectors = await embedder.embedMany(scenes);
+    assert.equal(vectors.length, 6);
+    for (let i = 0; i < scenes.length; i++) {
+      assert.ok(Math.abs(l2Norm(vectors[i]!) - 1) < 1e-5);
+      assert.ok(dot(vectors[i]!, await embedder.embed(scenes[i]!)) > 0.99999, `scene ${i + 1}`);
+    }
+  });
+
+  it('returns nothing for no images', async () => {
+    assert.deepEqual(await embedder.embedMany([]), []);
+  });
+
+  it('rejects with EMBED_FAILED when one image is malformed', async () => {
+    const good = await decoded(await scenePng(1));
+    await assert.rejects(embedder.embedMany([good, { ...good, width: good.width + 1 }]), rejectsWith('EMBED_FAILED', /not a decoded RGB image/));
+  });
+});
+
 describe('close', () => {
   it('makes later embeds reject, without unloading the shared model', async () => {
     const closing = new TfjsEmbedder();

@@ -32,6 +32,10 @@ describe('constructor', () => {
   it('refuses a bad worker count with INVALID_OPTION', () => {
     assert.throws(() => new WorkerPoolEmbedder({ workers: 0 }), rejectsWith('INVALID_OPTION', /option "workers" must be a positive integer \(got 0\)/));
   });
+
+  it('refuses a bad batch size with INVALID_OPTION', () => {
+    assert.throws(() => new WorkerPoolEmbedder({ batchSize: 1.5 }), rejectsWith('INVALID_OPTION', /option "batchSize" must be a positive integer \(got 1.5\)/));
+  });
 });
 
 describe('embed', () => {
@@ -44,7 +48,7 @@ describe('embed', () => {
 
   it('starts every worker on the wasm backend', async () => {
     assert.equal(await pool.warmUp(), 'wasm');
-    assert.deepEqual(pool.stats(), { workers: 2, readyWorkers: 2, busyWorkers: 0, queued: 0, restarts: 0 });
+    assert.deepEqual(pool.stats(), { workers: 2, readyWorkers: 2, busyWorkers: 0, queued: 0, restarts: 0, sent: 0 });
   });
 
   it('gives the same unit vectors as the in-process embedder, in call order', async () => {
@@ -67,6 +71,60 @@ describe('embed', () => {
 
   it('rejects a malformed image with EMBED_FAILED', async () => {
     await assert.rejects(pool.embed({ ...images[0]!, height: 1 }), rejectsWith('EMBED_FAILED', /not a decoded RGB image/));
+  });
+});
+
+describe('embedMany', () => {
+  const pool = new WorkerPoolEmbedder({ workers: 2, batchSize: 4 });
+  const inProcess = new TfjsEmbedder();
+  const images: DecodedImage[] = [];
+  before(async () => {
+    for (let seed = 1; seed <= 10; seed++) images.push(await decoded(await scenePng(seed)));
+  });
+  after(() => pool.close());
+
+  it('gives each image the vector embed gives it, in order', async () => {
+    const vectors = await pool.embedMany(images);
+    assert.equal(vectors.length, images.length);
+    for (let i = 0; i < images.length; i++) {
+      assert.equal(vectors[i]!.length, 1280);
+      // Batched or alone, the same arithmetic per image; only summation order may differ.
+      assert.ok(dot(vectors[i]!, await inProcess.embed(images[i]!)) > 0.99999, `image ${i}`);
+    }
+  });
+
+  it('sends batches of at most batchSize, fewer when that would leave a worker idle', async () => {
+    let sent = pool.stats().sent;
+    await pool.embedMany(images); // 10 images: 4 + 4 + 2
+    assert.equal(pool.stats().sent - sent, 3);
+    sent = pool.stats().sent;
+    await pool.embedMany(images.slice(0, 4)); // 2 + 2, one batch per worker
+    assert.equal(pool.stats().sent - sent, 2);
+    sent = pool.stats().sent;
+    await pool.embedMany(images.slice(0, 1));
+    assert.equal(pool.stats().sent - sent, 1);
+  });
+
+  it('returns nothing for no images, without starting a job', async () => {
+    const sent = pool.stats().sent;
+    assert.deepEqual(await pool.embedMany([]), []);
+    assert.equal(pool.stats().sent, sent);
+  });
+
+  it('rejects the call with EMBED_FAILED when one image is malformed', async () => {
+    await assert.rejects(pool.embedMany([images[0]!, { ...images[1]!, height: 1 }]), rejectsWith('EMBED_FAILED', /not a decoded RGB image/));
+  });
+
+  it('fails the whole batch whose worker crashes, and the pool goes on', async () => {
+    const crashing = new WorkerPoolEmbedder({ workers: 1, batchSize: 4, workerUrl: crashingWorker });
+    try {
+      // The double kills the thread when a job's first pixel is magenta: here the first batch.
+      await assert.rejects(crashing.embedMany([await magenta(), images[0]!]), rejectsWith('EMBED_FAILED', /stopped while embedding/));
+      assert.equal((await crashing.embedMany(images.slice(0, 2))).length, 2);
+      assert.equal(crashing.stats().restarts, 1);
+    } finally {
+      await crashing.close();
+    }
   });
 });
 

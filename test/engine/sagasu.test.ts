@@ -107,6 +107,69 @@ describe('Sagasu.indexPaths', () => {
   });
 });
 
+describe('Sagasu.indexPaths order', () => {
+  /** Reads the first image slowly, so that the others are analysed before it. */
+  class SlowFirstOcr extends SizeKeyedOcr {
+    override async recognize(image: DecodedImage) {
+      if (image.width === 64) await new Promise((resolve) => setTimeout(resolve, 300));
+      return super.recognize(image);
+    }
+  }
+
+  it('writes images in the files\' order, whatever order their analyses finish in', async () => {
+    const dir = tempDir();
+    const files = await gallery(dir);
+    writeFileSync(join(dir, 'gallery', 'b-broken.png'), Buffer.alloc(0));
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: new SlowFirstOcr(ocrText), embedder: new ThumbnailEmbedder() });
+    const events: string[] = [];
+    const summary = await engine.indexPaths([join(dir, 'gallery')], {
+      concurrency: 3,
+      onFile: (event) => events.push(`${event.done} ${event.path.slice(dir.length)} ${event.result ? `#${event.result.imageId}` : event.error!.code}`),
+    });
+    assert.deepEqual(events, ['1 /gallery/a.png #1', '2 /gallery/b-broken.png EMPTY_INPUT', '3 /gallery/b.png #2', '4 /gallery/nested/c.png #3']);
+    assert.deepEqual([summary.added, summary.failed.length], [3, 1]);
+    assert.equal(files.length, 3);
+    await engine.close();
+  });
+
+  it('gives the same ids when run again on a fresh data directory with another concurrency', async () => {
+    const dir = tempDir();
+    await gallery(dir);
+    const idsWith = async (concurrency: number) => {
+      const engine = await Sagasu.open({ dataDir: join(dir, `data-${concurrency}`), ocr: new SlowFirstOcr(ocrText), embedder: new ThumbnailEmbedder() });
+      const ids: string[] = [];
+      await engine.indexPaths([join(dir, 'gallery')], { concurrency, onFile: (event) => ids.push(`${event.path.slice(dir.length)} #${event.result!.imageId}`) });
+      await engine.close();
+      return ids;
+    };
+    assert.deepEqual(await idsWith(1), await idsWith(3));
+  });
+
+  it('analyses a copy again when the image it would join is removed while it waits its turn', async () => {
+    const dir = tempDir();
+    const [a, b] = await gallery(dir);
+    const copy = join(dir, 'copy-of-b.png');
+    writeFileSync(copy, readFileSync(b!));
+    const engine = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: new SlowFirstOcr(ocrText), embedder: new ThumbnailEmbedder() });
+    assert.equal((await engine.addFile(b!)).imageId, 1);
+    const events: string[] = [];
+    const indexing = engine.indexPaths([a!, copy], {
+      concurrency: 2,
+      onFile: (event) => events.push(`${event.path.slice(dir.length)} ${event.result?.status} #${event.result?.imageId}`),
+    });
+    // The copy is ready at once (same bytes as image 1) but waits for the slow first file.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(engine.removeFile(b!), 1);
+    const summary = await indexing;
+    // SQLite hands out the removed id 1 again: the copy must not be linked to whatever holds it now.
+    assert.deepEqual(events, ['/gallery/a.png added #1', '/copy-of-b.png added #2']);
+    assert.deepEqual([summary.added, summary.linked, summary.failed.length], [2, 0, 0]);
+    assert.deepEqual([engine.stats().images, engine.stats().sources], [2, 2]);
+    assert.deepEqual(engine.stats().indexes, { text: 2, vector: 2, hash: 2, region: 0 });
+    await engine.close();
+  });
+});
+
 describe('Sagasu.add', () => {
   it('links a copy of the same bytes at another path to the same image', async () => {
     const dir = tempDir();
