@@ -763,8 +763,13 @@ export class Sagasu {
    * 'unchanged'; the same bytes from another source in the scope are 'linked' without new work.
    */
   async add(input: AddInput): Promise<AddResult> {
+    return this.prepareAndWrite(() => this.prepareAdd(input));
+  }
+
+  /** Prepares and writes at once, preparing again in the rare case the write asks for it (see `prepareAdd`). */
+  private async prepareAndWrite(prepare: () => Promise<() => AddResult | undefined>): Promise<AddResult> {
     for (;;) {
-      const result = (await this.prepareAdd(input))();
+      const result = (await prepare())();
       if (result) return result;
     }
   }
@@ -878,10 +883,7 @@ export class Sagasu {
 
   /** Reads and indexes one file; `path` is kept as given (results show it), keyed by its absolute path. */
   async addFile(path: string, options: { scope?: string; caption?: string } = {}): Promise<AddResult> {
-    for (;;) {
-      const result = (await this.prepareFile(path, options))();
-      if (result) return result;
-    }
+    return this.prepareAndWrite(() => this.prepareFile(path, options));
   }
 
   private async prepareFile(path: string, options: { scope?: string; caption?: string }): Promise<() => AddResult | undefined> {

@@ -1,10 +1,11 @@
 /**
  * Worker-thread side of WorkerPoolEmbedder: loads its own runtime and model, then turns
- * 224x224 RGB pixels into unit vectors, one job (of one or more images, predicted as one batch) at a time. Runs from the compiled dist/ JS.
+ * 224x224 RGB pixels into unit vectors, one job (one or more images, predicted as one batch) at
+ * a time. Runs from the compiled dist/ JS.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSagasuError } from '../errors.js';
-import { featuresFromPixelBatch, type PoolingSpec } from './features.js';
+import { featuresFromPixelBatch, joinEndToEnd, type PoolingSpec } from './features.js';
 import { loadMobileNetV2 } from './mobilenet-v2.js';
 import type { ActiveBackend, BackendRequest } from './tfjs-runtime.js';
 
@@ -41,8 +42,7 @@ try {
     if (message.type !== 'embed') return;
     featuresFromPixelBatch(model, message.pixels, message.count, spec).then(
       (list) => {
-        const vectors = new Float32Array(list.reduce((sum, vector) => sum + vector.length, 0));
-        list.forEach((vector, i) => vectors.set(vector, i * vector.length));
+        const vectors = joinEndToEnd(list, (length) => new Float32Array(length));
         port.postMessage({ type: 'result', id: message.id, vectors } satisfies FromWorker, [vectors.buffer as ArrayBuffer]);
       },
       (error: unknown) => port.postMessage({ type: 'error', id: message.id, ...describe(error) } satisfies FromWorker),

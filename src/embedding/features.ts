@@ -81,6 +81,17 @@ export async function resizeForModel(image: DecodedImage): Promise<Uint8Array> {
   return new Uint8Array(resized);
 }
 
+/** Resized images (or vectors) laid end to end, as one buffer: the shape of a batch. */
+export function joinEndToEnd<T extends Uint8Array | Float32Array>(parts: readonly T[], make: (length: number) => T): T {
+  const joined = make(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
 /**
  * Runs the network on 224x224 RGB pixels and pools its last conv map into a unit vector.
  * Every intermediate tensor is freed (tidy + dispose).

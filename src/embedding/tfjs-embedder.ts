@@ -1,6 +1,6 @@
 import { SagasuError } from '../errors.js';
 import type { DecodedImage, Embedder } from '../types.js';
-import { featuresFromPixelBatch, featuresFromPixels, mobileNetV2ModelId, resizeForModel, validatePooling, type Pooling } from './features.js';
+import { featuresFromPixelBatch, featuresFromPixels, joinEndToEnd, mobileNetV2ModelId, resizeForModel, validatePooling, type Pooling } from './features.js';
 import { MOBILENET_V2_CHANNELS, loadMobileNetV2, nsfwjsVersion, type FeatureModel } from './mobilenet-v2.js';
 import type { ActiveBackend, BackendRequest } from './tfjs-runtime.js';
 
@@ -80,8 +80,7 @@ export class TfjsEmbedder implements Embedder {
       const vectors: Float32Array[] = [];
       for (let first = 0; first < resized.length; first += inProcessBatchSize) {
         const members = resized.slice(first, first + inProcessBatchSize);
-        const pixels = new Uint8Array(members.reduce((sum, member) => sum + member.length, 0));
-        members.forEach((member, i) => pixels.set(member, i * member.length));
+        const pixels = joinEndToEnd(members, (length) => new Uint8Array(length));
         vectors.push(...(await featuresFromPixelBatch(model, pixels, members.length, this.options)));
       }
       return vectors;

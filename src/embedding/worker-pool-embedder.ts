@@ -4,7 +4,7 @@ import { SagasuError, type SagasuErrorCode } from '../errors.js';
 import { workerExecArgv } from '../worker-exec-argv.js';
 import type { DecodedImage, Embedder } from '../types.js';
 import type { EmbedWorkerData, FromWorker, ToWorker } from './embed-worker.js';
-import { mobileNetV2ModelId, resizeForModel, validatePooling } from './features.js';
+import { joinEndToEnd, mobileNetV2ModelId, resizeForModel, validatePooling } from './features.js';
 import { MOBILENET_V2_CHANNELS, nsfwjsVersion } from './mobilenet-v2.js';
 import type { ActiveBackend } from './tfjs-runtime.js';
 import { defaultEmbedderOptions, stripUndefined, type TfjsEmbedderOptions } from './tfjs-embedder.js';
@@ -149,14 +149,11 @@ export class WorkerPoolEmbedder implements Embedder {
     this.#start();
     const resized = await Promise.all(images.map((image) => resizeForModel(image)));
     this.#assertUsable();
-    const perImage = resized[0]!.length;
     const size = Math.max(1, Math.min(this.options.batchSize, Math.ceil(images.length / this.options.workers)));
     const batches: Promise<Float32Array>[] = [];
     for (let first = 0; first < resized.length; first += size) {
       const members = resized.slice(first, first + size);
-      const pixels = new Uint8Array(members.length * perImage);
-      members.forEach((member, i) => pixels.set(member, i * perImage));
-      batches.push(this.#submit(pixels, members.length));
+      batches.push(this.#submit(joinEndToEnd(members, (length) => new Uint8Array(length)), members.length));
     }
     const vectors: Float32Array[] = [];
     for (const batch of await Promise.all(batches)) {
