@@ -158,6 +158,8 @@ async function main(): Promise<void> {
 
   const queryTimings: StageTimings[] = [];
   const queryTotals: number[] = [];
+  // CPU of every thread of the process (OCR and embedding workers included) while one query runs.
+  const queryCpu: number[] = [];
   let first = 0;
   const queried = values['ingest-only'] ? [] : files.slice(0, maxQueries);
   for (const file of queried) {
@@ -174,8 +176,11 @@ async function main(): Promise<void> {
       .jpeg({ quality: 75 })
       .toBuffer();
     const began = performance.now();
+    const cpuBefore = process.cpuUsage();
     const result = await engine.search({ image: query }, { k: 10 });
     queryTotals.push(performance.now() - began);
+    const cpuUsed = process.cpuUsage(cpuBefore);
+    queryCpu.push((cpuUsed.user + cpuUsed.system) / 1000);
     queryTimings.push(result.timings);
     // Rescaled copies of one picture are the same picture: any of them first counts.
     const origin = (path: string | null | undefined) => (rescaledDir && path ? basename(path).replace(/-\d+\.jpg$/, '') : path);
@@ -183,6 +188,8 @@ async function main(): Promise<void> {
   }
   if (queryTimings.length > 0) {
     table('query end to end (crop ~70% area scaled to ~1 MP, JPEG q75)', queryTimings, queryTotals);
+    const cpuSorted = [...queryCpu].sort((a, b) => a - b);
+    console.log(`CPU per query (all threads): median ${percentile(cpuSorted, 0.5).toFixed(0)} ms, p95 ${percentile(cpuSorted, 0.95).toFixed(0)} ms`);
     console.log(`original ranked first: ${first}/${queryTimings.length} (a sanity check, not an evaluation)`);
   }
   // Pipelined ingest as `sagasu index` does it: two images in flight (OCR pool of two workers, embedding meanwhile).

@@ -5,6 +5,13 @@
  * scores the best similarity of its whole vector and its regions' vectors.
  *
  *   npm run build && node dist/bench/region-vectors.js ../shared/eval [--seed 1] [--types panel,crop-half,...]
+ *     [--schemes big-2x2+thirds-4x4~112,...] [--penalties 0.02] [--cache vectors.json]
+ *     [--small-sizes 160,128] [--map-sizes 672]
+ *
+ * `--small-sizes`: each crop scheme's windows are also embedded at these input sizes (schemes
+ * `thirds-4x4/160`; `thirds-4x4/160q` compares them with the query embedded at 160 too).
+ * `--map-sizes`: the windows are also pooled from one pass over the whole image at that size
+ * (schemes `thirds-4x4/map672`). With `--schemes`, only the crop schemes it names are embedded.
  *
  * A measurement for choosing a region scheme, not a test: it asserts nothing. R@3 and R@12
  * matter as much as R@1: the engine spatially verifies the visual source's first 3 and the
@@ -13,11 +20,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type * as Tf from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { cropDecoded } from '../src/decoding/content-area.js';
 import { decodeImage } from '../src/decoding/decode-image.js';
-import { resizeForModel } from '../src/embedding/features.js';
+import { PREPROCESSING_BLUR_SIGMA, resizeForModel } from '../src/embedding/features.js';
 import { MOBILENET_V2_CHANNELS, MOBILENET_V2_INPUT_SIZE, loadMobileNetV2, type FeatureModel } from '../src/embedding/mobilenet-v2.js';
 import { averagePool, dot, l2Normalize } from '../src/embedding/pooling.js';
 import { loadGallery, type GalleryItem } from '../src/eval/retrieval-dataset.js';
@@ -33,8 +41,14 @@ const { values, positionals } = parseArgs({
     cache: { type: 'string' },
     penalties: { type: 'string', default: '0' },
     schemes: { type: 'string' },
+    /** Also embed each crop scheme's windows at these input sizes (e.g. `160,128`): schemes `thirds-4x4/160`; `.../160q` also embeds the query at 160 for them. */
+    'small-sizes': { type: 'string', default: '' },
+    'map-sizes': { type: 'string', default: '' },
   },
 });
+/** Pool each crop scheme's windows from one pass over the whole image at these sizes (e.g. `672`): schemes `thirds-4x4/map672`. */
+const mapSizes = values['map-sizes'] ? values['map-sizes'].split(',').map(Number) : [];
+const smallSizes = values['small-sizes'] ? values['small-sizes'].split(',').map(Number) : [];
 
 /** A region as fractions of the image: x, y, w, h in [0, 1]. */
 type Fraction = [number, number, number, number];
@@ -94,13 +108,59 @@ async function embedMap(model: FeatureModel, image: DecodedImage): Promise<Float
   }
 }
 
-function poolWindow(map: Float32Array, [x0, y0, w, h]: [number, number, number, number]): Float32Array {
+/**
+ * The network cut at its last conv map, built for a square input of \`size\` px (it is fully
+ * convolutional up to there), sharing nothing with the 224-px model but the weights' source.
+ */
+const sizedModels = new Map<number, Promise<Tf.LayersModel>>();
+function modelAt(model: FeatureModel, size: number): Promise<Tf.LayersModel> {
+  let built = sizedModels.get(size);
+  if (!built) {
+    built = (async () => {
+      const { tf } = model.runtime;
+      const inner = model.model;
+      const input = tf.input({ shape: [size, size, 3] });
+      // Re-apply the cut model's layers to a new input: weights shared, shapes inferred anew.
+      const output = inner.apply(input) as Tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: output });
+    })();
+    sizedModels.set(size, built);
+  }
+  return built;
+}
+
+async function embedAt(model: FeatureModel, image: DecodedImage, size: number): Promise<Float32Array> {
+  if (size === MOBILENET_V2_INPUT_SIZE) return embedWhole(model, image);
+  const map = await mapAt(model, image, size);
+  return l2Normalize(averagePool(map, map.length / MOBILENET_V2_CHANNELS, MOBILENET_V2_CHANNELS));
+}
+
+/** The last conv map of a pass at \`size\` px: (size / 32)^2 cells of 1280 channels. */
+async function mapAt(model: FeatureModel, image: DecodedImage, size: number): Promise<Float32Array> {
+  const { tf } = model.runtime;
+  const sized = await modelAt(model, size);
+  const pixels = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
+    .blur(PREPROCESSING_BLUR_SIGMA)
+    .raw()
+    .toBuffer();
+  const scaled = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) scaled[i] = pixels[i]! / 255;
+  const output = tf.tidy(() => sized.predict(tf.tensor4d(scaled, [1, size, size, 3], 'float32')) as Tensor);
+  try {
+    return (await output.data()) as Float32Array;
+  } finally {
+    output.dispose();
+  }
+}
+
+function poolWindow(map: Float32Array, [x0, y0, w, h]: [number, number, number, number], side = 7): Float32Array {
   const channels = MOBILENET_V2_CHANNELS;
   const cells = new Float32Array(w * h * channels);
   let at = 0;
   for (let y = y0; y < y0 + h; y++) {
     for (let x = x0; x < x0 + w; x++) {
-      cells.set(map.subarray((y * 7 + x) * channels, (y * 7 + x + 1) * channels), at);
+      cells.set(map.subarray((y * side + x) * channels, (y * side + x + 1) * channels), at);
       at += channels;
     }
   }
@@ -125,6 +185,10 @@ async function main(): Promise<void> {
   const collections = await loadGallery(root);
   const items: GalleryItem[] = collections.flatMap((c) => c.items);
   console.log(`gallery: ${items.length} images; backend ${model.runtime.backend}`);
+  // Only the crop schemes that --schemes names are embedded (all of them without --schemes).
+  const neededCrops = new Set(
+    values.schemes ? values.schemes.split(',').flatMap((s) => s.split(/[@~]/)[0]!.split('+').map((part) => part.split('/')[0]!)) : Object.keys(cropSchemes),
+  );
   const gallery = new Map<string, Embedded>();
   const started = performance.now();
   // --cache <file>: the gallery's vectors are written once and read back on later runs.
@@ -141,9 +205,24 @@ async function main(): Promise<void> {
     const regions = new Map<string, Float32Array[]>();
     for (const [name, windows] of Object.entries(mapSchemes)) regions.set(name, windows.map((w) => poolWindow(map, w)));
     for (const [name, fractions] of Object.entries(cropSchemes)) {
-      const vectors: Float32Array[] = [];
-      for (const fraction of fractions) vectors.push(await embedWhole(model, await cropDecoded(image, boxOf(image, fraction))));
-      regions.set(name, vectors);
+      if (!neededCrops.has(name)) continue;
+      const windows = await Promise.all(fractions.map((fraction) => cropDecoded(image, boxOf(image, fraction))));
+      for (const size of mapSizes) {
+        const map = await mapAt(model, image, size);
+        const side = Math.round(Math.sqrt(map.length / MOBILENET_V2_CHANNELS));
+        // Each window snapped to the map's cells (32 px each at this size).
+        const cells = fractions.map(([x, y, w, h]): [number, number, number, number] => {
+          const x0 = Math.round(x * side);
+          const y0 = Math.round(y * side);
+          return [x0, y0, Math.max(1, Math.min(side - x0, Math.round(w * side))), Math.max(1, Math.min(side - y0, Math.round(h * side)))];
+        });
+        regions.set(`${name}/map${size}`, cells.map((window) => poolWindow(map, window, side)));
+      }
+      for (const size of [MOBILENET_V2_INPUT_SIZE, ...smallSizes]) {
+        const vectors: Float32Array[] = [];
+        for (const window of windows) vectors.push(await embedAt(model, window, size));
+        regions.set(size === MOBILENET_V2_INPUT_SIZE ? name : `${name}/${size}`, vectors);
+      }
     }
     gallery.set(item.id, { whole, regions });
   }
@@ -160,7 +239,7 @@ async function main(): Promise<void> {
   }
 
   const baseSchemes = values.schemes
-    ? values.schemes.split(',')
+    ? ['whole', ...values.schemes.split(',')]
     : ['whole', ...Object.keys(mapSchemes), ...Object.keys(cropSchemes), 'quadrants+rows-5', 'halves-3x3+rows-5', 'quadrants+thirds-3x3'];
   // "scheme@0.03": a region's similarity counts 0.03 less than the whole image's.
   // "scheme~112": a grid's windows are used only when they are at least 112 px on their shorter side.
@@ -170,14 +249,18 @@ async function main(): Promise<void> {
     return penalties.map((p) => `${name}${p === 0 ? '' : `@${p}`}${minWindow ? `~${minWindow}` : ''}`);
   });
   const shares: Record<string, number> = { quadrants: 0.5, 'halves-3x3': 0.5, 'thirds-3x3': 1 / 3, 'rows-5': 1 / 3, 'thirds-4x4': 1 / 3, 'big-2x2': 0.65 };
-  const regionsOf = (entry: Embedded, scheme: string): Float32Array[] => {
+  // A part "thirds-4x4/160q" is compared with the query embedded at 160 px too; other parts with the 224-px query vector.
+  const regionsOf = (entry: Embedded, scheme: string): { vectors: Float32Array[]; querySize: number }[] => {
     if (scheme === 'whole') return [];
     const minWindow = Number(scheme.split('~')[1] ?? 0);
     return scheme
       .split(/[@~]/)[0]!
       .split('+')
-      .filter((part) => (shares[part] ?? 1) * (entry.side ?? Infinity) >= minWindow)
-      .flatMap((part) => entry.regions.get(part)!);
+      .filter((part) => (shares[part.split('/')[0]!] ?? 1) * (entry.side ?? Infinity) >= minWindow)
+      .map((part) => ({
+        vectors: entry.regions.get(part.replace(/q$/, ''))!,
+        querySize: part.endsWith('q') ? Number(part.slice(part.indexOf('/') + 1, -1)) : MOBILENET_V2_INPUT_SIZE,
+      }));
   };
   const types = values.types.split(',') as Array<SyntheticQueryType | 'store-photo'>;
   const realQueries = collections.flatMap((c) => c.realQueries);
@@ -197,12 +280,17 @@ async function main(): Promise<void> {
       if (!bytes) continue;
       const { image } = await decodeImage(bytes);
       const vector = await embedWhole(model, image);
+      const queryAt = new Map<number, Float32Array>([[MOBILENET_V2_INPUT_SIZE, vector]]);
+      for (const size of smallSizes) queryAt.set(size, await embedAt(model, image, size));
       for (const scheme of schemes) {
         const scores: [string, number][] = [];
         for (const [id, entry] of gallery) {
           let best = dot(vector, entry.whole);
           const penalty = Number(scheme.split('~')[0]!.split('@')[1] ?? 0);
-          for (const region of regionsOf(entry, scheme)) best = Math.max(best, dot(vector, region) - penalty);
+          for (const { vectors, querySize } of regionsOf(entry, scheme)) {
+            const probe = queryAt.get(querySize)!;
+            for (const region of vectors) best = Math.max(best, dot(probe, region) - penalty);
+          }
           scores.push([id, best]);
         }
         const own = scores.find(([id]) => id === item.id)![1];

@@ -52,6 +52,17 @@ export interface RegionOptions {
  * with a penalty of 0.02 (0 lets parts of other pages outrank a whole copy: re-compressed R@1
  * 0.68; 0.06 loses panels). Pooling windows of one 448-px pass instead of cropping reached only
  * 0.22 / 0.44 on panels.
+ *
+ * Cheaper ways to the 16 small windows, which are ~40% of an image's indexing CPU, all lose
+ * panels (same bench, seed 1, panels R@1 / R@12 against 0.34 / 0.66; half-area crops, copies and
+ * phone photos within ±0.02 in every case):
+ * - each window embedded at 160 px instead of 224 (half the cost): 0.18 / 0.44; with the query
+ *   also embedded at 160 for them: 0.23 / 0.53. At 128 px: 0.12 / 0.32 and 0.19 / 0.51
+ *   (`--small-sizes 160,128`);
+ * - pooled from the 21x21 map of one 672-px pass over the page (each window 7x7 cells, the same
+ *   scale as a crop at 224; ~6.5x one 224-px pass, against 16x): 0.25 / 0.53; from one 448-px
+ *   pass: 0.16 / 0.38 (`--map-sizes 672,448`). Near a window's edge the pass sees the rest of the
+ *   page, which a query showing only that panel does not.
  */
 export const defaultRegionOptions: RegionOptions = {
   grids: [

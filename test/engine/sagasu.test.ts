@@ -11,6 +11,7 @@ import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { VectorIndex } from '../../src/indexes/vector-index.js';
 import type { DecodedImage, Embedder, OcrEngine } from '../../src/types.js';
 import { colourSignature, colourSignatureId, colourSimilarity } from '../../src/embedding/colour.js';
+import { cropDecoded } from '../../src/decoding/content-area.js';
 import { decodeImage } from '../../src/decoding/decode-image.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
@@ -721,6 +722,35 @@ describe('Sagasu.search with a screenshot-like query', () => {
     assert.equal(result.hits[0]?.path, join(dir, 'gallery', 'b.png'));
     assert.equal(result.hits[0]?.reasons.visual?.detail?.contentArea, true);
     await engine.close();
+  });
+
+  it('embeds the query, its mirror and the picture inside as one batch when the embedder takes batches, each vector in its place', async () => {
+    const { dir, engine } = await indexedGallery();
+    await engine.close();
+    const batches: number[][] = [];
+    class BatchingEmbedder extends ThumbnailEmbedder {
+      async embedMany(images: readonly DecodedImage[]): Promise<Float32Array[]> {
+        batches.push(images.map((image) => image.width));
+        return Promise.all(images.map((image) => this.embed(image)));
+      }
+    }
+    const embedder = new BatchingEmbedder();
+    const batched = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: new SizeKeyedOcr(ocrText), embedder });
+    const bytes = await screenshotOfB();
+    const prepared = await batched.prepareQuery(bytes, { ocr: false });
+    const area = prepared.contentArea!;
+    assert.deepEqual(batches, [[480, 480, area.w]]);
+    const { image } = await decodeImage(bytes);
+    assert.deepEqual(prepared.embedding, await embedder.embed(image));
+    const flopped = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).flop().raw().toBuffer();
+    assert.deepEqual(prepared.mirroredEmbedding, await embedder.embed({ ...image, data: flopped }));
+    assert.deepEqual(prepared.contentEmbedding, await embedder.embed(await cropDecoded(image, area)));
+    await batched.close();
+    // Without a mirror or a picture inside there is nothing to batch: one plain embed.
+    const plain = await Sagasu.open({ dataDir: join(dir, 'data'), ocr: new SizeKeyedOcr(ocrText), embedder, mirroredQueries: false, contentAreaQueries: false });
+    await plain.prepareQuery(bytes, { ocr: false });
+    assert.equal(batches.length, 1);
+    await plain.close();
   });
 
   it('embeds nothing more when contentAreaQueries is off, or for an image that is all content', async () => {
