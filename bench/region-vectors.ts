@@ -25,7 +25,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { cropDecoded } from '../src/decoding/content-area.js';
 import { decodeImage } from '../src/decoding/decode-image.js';
-import { PREPROCESSING_BLUR_SIGMA, resizeForModel } from '../src/embedding/features.js';
+import { PREPROCESSING_BLUR_SIGMA } from '../src/embedding/features.js';
 import { MOBILENET_V2_CHANNELS, MOBILENET_V2_INPUT_SIZE, loadMobileNetV2, type FeatureModel } from '../src/embedding/mobilenet-v2.js';
 import { averagePool, dot, l2Normalize } from '../src/embedding/pooling.js';
 import { loadGallery, type GalleryItem } from '../src/eval/retrieval-dataset.js';
@@ -94,39 +94,27 @@ interface Embedded {
   regions: Map<string, Float32Array[]>;
 }
 
-async function embedMap(model: FeatureModel, image: DecodedImage): Promise<Float32Array> {
-  const { tf } = model.runtime;
-  const size = MOBILENET_V2_INPUT_SIZE;
-  const pixels = await resizeForModel(image);
-  const scaled = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) scaled[i] = pixels[i]! / 255;
-  const output = tf.tidy(() => model.model.predict(tf.tensor4d(scaled, [1, size, size, 3], 'float32')) as Tensor);
-  try {
-    return (await output.data()) as Float32Array;
-  } finally {
-    output.dispose();
-  }
+/** The whole image's 7x7 conv map at the network's own 224 px. */
+function embedMap(model: FeatureModel, image: DecodedImage): Promise<Float32Array> {
+  return mapAt(model, image, MOBILENET_V2_INPUT_SIZE);
 }
 
 /**
  * The network cut at its last conv map, built for a square input of \`size\` px (it is fully
  * convolutional up to there), sharing nothing with the 224-px model but the weights' source.
  */
-const sizedModels = new Map<number, Promise<Tf.LayersModel>>();
-function modelAt(model: FeatureModel, size: number): Promise<Tf.LayersModel> {
-  let built = sizedModels.get(size);
-  if (!built) {
-    built = (async () => {
-      const { tf } = model.runtime;
-      const inner = model.model;
-      const input = tf.input({ shape: [size, size, 3] });
-      // Re-apply the cut model's layers to a new input: weights shared, shapes inferred anew.
-      const output = inner.apply(input) as Tf.SymbolicTensor;
-      return tf.model({ inputs: input, outputs: output });
-    })();
-    sizedModels.set(size, built);
+const sizedModels = new Map<number, Tf.LayersModel>();
+function modelAt(model: FeatureModel, size: number): Tf.LayersModel {
+  if (size === MOBILENET_V2_INPUT_SIZE) return model.model;
+  let sized = sizedModels.get(size);
+  if (!sized) {
+    const { tf } = model.runtime;
+    const input = tf.input({ shape: [size, size, 3] });
+    // Re-apply the cut model's layers to a new input: weights shared, shapes inferred anew.
+    sized = tf.model({ inputs: input, outputs: model.model.apply(input) as Tf.SymbolicTensor });
+    sizedModels.set(size, sized);
   }
-  return built;
+  return sized;
 }
 
 async function embedAt(model: FeatureModel, image: DecodedImage, size: number): Promise<Float32Array> {
@@ -138,7 +126,8 @@ async function embedAt(model: FeatureModel, image: DecodedImage, size: number): 
 /** The last conv map of a pass at \`size\` px: (size / 32)^2 cells of 1280 channels. */
 async function mapAt(model: FeatureModel, image: DecodedImage, size: number): Promise<Float32Array> {
   const { tf } = model.runtime;
-  const sized = await modelAt(model, size);
+  const sized = modelAt(model, size);
+  // The engine's preprocessing (see resizeForModel), at this size.
   const pixels = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
     .blur(PREPROCESSING_BLUR_SIGMA)
@@ -204,11 +193,12 @@ async function main(): Promise<void> {
     const whole = l2Normalize(averagePool(map, 49, MOBILENET_V2_CHANNELS));
     const regions = new Map<string, Float32Array[]>();
     for (const [name, windows] of Object.entries(mapSchemes)) regions.set(name, windows.map((w) => poolWindow(map, w)));
+    const bigMaps = new Map<number, Float32Array>();
+    for (const size of mapSizes) bigMaps.set(size, await mapAt(model, image, size));
     for (const [name, fractions] of Object.entries(cropSchemes)) {
       if (!neededCrops.has(name)) continue;
       const windows = await Promise.all(fractions.map((fraction) => cropDecoded(image, boxOf(image, fraction))));
-      for (const size of mapSizes) {
-        const map = await mapAt(model, image, size);
+      for (const [size, map] of bigMaps) {
         const side = Math.round(Math.sqrt(map.length / MOBILENET_V2_CHANNELS));
         // Each window snapped to the map's cells (32 px each at this size).
         const cells = fractions.map(([x, y, w, h]): [number, number, number, number] => {
