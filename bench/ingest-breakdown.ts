@@ -19,7 +19,7 @@ import sharp from 'sharp';
 import { cropDecoded } from '../src/decoding/content-area.js';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { colourSignature } from '../src/embedding/colour.js';
-import { defaultRegionOptions, gridsFor, regionBoxes } from '../src/embedding/regions.js';
+import { defaultRegionOptions, regionWindows } from '../src/embedding/regions.js';
 import { TfjsEmbedder } from '../src/embedding/tfjs-embedder.js';
 import { TesseractOcrEngine } from '../src/ocr/tesseract-ocr-engine.js';
 import { packageRoot } from '../src/paths.js';
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const embedder = new TfjsEmbedder();
   await Promise.all([ocr.start(), embedder.warmUp()]);
   const steps = new Map<string, number[]>();
+  const windowCounts: number[] = [];
   const record = (name: string, ms: number) => steps.set(name, [...(steps.get(name) ?? []), ms]);
   // One round to warm every kernel and worker, then the measured rounds.
   for (const [round, bytes] of [inputs[0]!, ...inputs].entries()) {
@@ -65,14 +66,17 @@ async function main(): Promise<void> {
     let decoded!: Awaited<ReturnType<typeof decodeImage>>;
     const decodeMs = await cpuOf(async () => (decoded = await decodeImage(bytes)));
     const image = decoded.image;
-    const boxes = regionBoxes(image.width, image.height, gridsFor(image.width, image.height, defaultRegionOptions));
+    let boxes: Awaited<ReturnType<typeof regionWindows>>['boxes'] = [];
+    const windowsMs = await cpuOf(async () => ({ boxes } = await regionWindows(image, defaultRegionOptions)));
+    if (measured) windowCounts.push(boxes.length);
     let windows: Awaited<ReturnType<typeof cropDecoded>>[] = [];
     const figures: [string, number][] = [
       ['decode + hashes', decodeMs],
       ['OCR (tesseract threads included)', await cpuOf(() => ocr.recognize(image))],
       ['whole-image embedding', await cpuOf(() => embedder.embed(image))],
+      ['region windows: placed (panels found or grids)', windowsMs],
       ['region windows: crop', await cpuOf(async () => (windows = await Promise.all(boxes.map((box) => cropDecoded(image, box)))))],
-      [`region windows: embed ${boxes.length} (batches of 4, resize included)`, await cpuOf(() => embedder.embedMany(windows))],
+      ['region windows: embed (batches of 4, resize included)', await cpuOf(() => embedder.embedMany(windows))],
       ['ORB features', await cpuOf(() => extractLocalFeatures(image))],
       ['colour signatures (image + windows)', await cpuOf(async () => boxes.map((box) => colourSignature(image, box)).concat(colourSignature(image)))],
     ];
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
   for (const [name, list] of steps) {
     console.log(`${name.padEnd(55)} ${median(list).toFixed(0).padStart(13)}   ${((median(list) / sum) * 100).toFixed(0).padStart(15)}%`);
   }
+  console.log(`region windows per image: median ${median(windowCounts)} (${Math.min(...windowCounts)}-${Math.max(...windowCounts)}; fewer on pages cut into panels)`);
   console.log(`${'sum of the steps'.padEnd(55)} ${sum.toFixed(0).padStart(13)}`);
   console.log(`${'one Sagasu.add (the steps overlapped, + store and indexes)'.padEnd(55)} ${median(adds).toFixed(0).padStart(13)}`);
   console.log(`at that CPU, 2 cores index at most ${((2 * 1000) / median(adds)).toFixed(2)} images/s`);

@@ -27,6 +27,7 @@ import { cropDecoded } from '../src/decoding/content-area.js';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { PREPROCESSING_BLUR_SIGMA } from '../src/embedding/features.js';
 import { MOBILENET_V2_CHANNELS, MOBILENET_V2_INPUT_SIZE, loadMobileNetV2, type FeatureModel } from '../src/embedding/mobilenet-v2.js';
+import { detectPanels } from '../src/embedding/panels.js';
 import { averagePool, dot, l2Normalize } from '../src/embedding/pooling.js';
 import { loadGallery, type GalleryItem } from '../src/eval/retrieval-dataset.js';
 import { generateQuery, type SyntheticQueryType } from '../src/eval/retrieval-queries.js';
@@ -176,9 +177,10 @@ async function main(): Promise<void> {
   console.log(`gallery: ${items.length} images; backend ${model.runtime.backend}`);
   // Only the crop schemes that --schemes names are embedded (all of them without --schemes).
   const neededCrops = new Set(
-    values.schemes ? values.schemes.split(',').flatMap((s) => s.split(/[@~]/)[0]!.split('+').map((part) => part.split('/')[0]!)) : Object.keys(cropSchemes),
+    values.schemes ? values.schemes.split(',').flatMap((s) => s.split(/[@~]/)[0]!.split('+').flatMap((part) => part.split('/')[0]!.split('|'))) : Object.keys(cropSchemes),
   );
   const gallery = new Map<string, Embedded>();
+  let panelCount = 0;
   const started = performance.now();
   // --cache <file>: the gallery's vectors are written once and read back on later runs.
   if (values.cache && existsSync(values.cache)) {
@@ -214,8 +216,17 @@ async function main(): Promise<void> {
         regions.set(size === MOBILENET_V2_INPUT_SIZE ? name : `${name}/${size}`, vectors);
       }
     }
+    if (neededCrops.has('panels')) {
+      // Detected panels (src/embedding/panels.ts), as many as the page has; none on a page that does not split.
+      const panels = (await detectPanels(image)).filter((box) => Math.min(box.w, box.h) >= 112);
+      const vectors: Float32Array[] = [];
+      for (const box of panels) vectors.push(await embedWhole(model, await cropDecoded(image, box)));
+      regions.set('panels', vectors);
+      panelCount += vectors.length;
+    }
     gallery.set(item.id, { whole, regions });
   }
+  if (neededCrops.has('panels')) console.log(`detected panels embedded: ${panelCount} in ${items.length} images`);
   console.log(`embedded the gallery in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   if (values.cache && !existsSync(values.cache)) {
     const out: Record<string, unknown> = {};
@@ -246,6 +257,8 @@ async function main(): Promise<void> {
     return scheme
       .split(/[@~]/)[0]!
       .split('+')
+      // "panels|thirds-4x4": the detected panels, or the grid on an image where none were found.
+      .map((part) => (part.includes('|') ? ((entry.regions.get('panels')?.length ?? 0) > 0 ? 'panels' : part.split('|')[1]!) : part))
       .filter((part) => (shares[part.split('/')[0]!] ?? 1) * (entry.side ?? Infinity) >= minWindow)
       .map((part) => ({
         vectors: entry.regions.get(part.replace(/q$/, ''))!,

@@ -18,7 +18,7 @@ import { VectorIndex, defaultReductionFitAfter, type VectorIndexOptions, type Ve
 import { SqliteStore, sourceKey, sourceName, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
-import { defaultRegionOptions, gridsFor, maxRegions, regionBoxes, regionFraction, regionLayoutId, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
+import { defaultRegionOptions, maxRegions, regionFractionIn, regionLayoutId, regionWindows, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { dot } from './embedding/pooling.js';
 import { colourMatch, colourSignature, colourSignatureId, noColour, packColourSignatures } from './embedding/colour.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
@@ -95,8 +95,9 @@ export interface SagasuOptions {
   loneFuzzyTextHits?: boolean;
   /**
    * Region vectors: each indexed image is also embedded as grids of windows (default 20: 4 of
-   * 0.65 and 16 of a third of the image), each pointing to the image, so that a crop or a single panel finds
-   * its page; hits on a region say which (`reasons.visual.detail.region`). Costs one embedding
+   * 0.65 and 16 of a third of the image; on a comic page cut into panels along its gutters, the 4
+   * and its panels instead), each pointing to the image, so that a crop or a single panel finds
+   * its page; hits on a region say which (`reasons.visual.detail.region` and `regionBox`). Costs one embedding
    * per window at indexing and one vector per window in memory: turn off (`false`) for very large
    * collections (see the README's Benchmarks). Images indexed without them are searched as before.
    */
@@ -396,7 +397,7 @@ export interface IndexSummary {
 }
 
 /** An analysed image waiting for its turn to be written (see `prepareAdd`). */
-interface PreparedImage extends Pick<Analysis, 'ocr' | 'embedding' | 'localFeatures' | 'regionEmbeddings' | 'partColours'> {
+interface PreparedImage extends Pick<Analysis, 'ocr' | 'embedding' | 'localFeatures' | 'regionEmbeddings' | 'regionLayout' | 'partColours'> {
   scope: string;
   source: SourceInput;
   timings: StageTimings;
@@ -414,6 +415,8 @@ interface Analysis {
   contentArea?: Box;
   /** Indexing: the vectors of the region windows, in region order (see RegionOptions). */
   regionEmbeddings?: Float32Array[];
+  /** Indexing: the windows those vectors describe (see RegionWindows.layout). */
+  regionLayout?: string;
   localFeatures?: LocalFeatures;
   colour?: Uint8Array;
   contentColour?: Uint8Array;
@@ -695,10 +698,9 @@ export class Sagasu {
       timings.ocrMs = performance.now() - began;
       return result;
     })();
-    const grids = variants.regions ? gridsFor(image.width, image.height, variants.regions) : [];
-    const boxes = grids.length > 0 ? regionBoxes(image.width, image.height, grids) : [];
     // Started first: with a region worker they run beside the main thread's embeddings.
-    const regionsPromise =
+    const windowsPromise = variants.regions ? regionWindows(image, variants.regions) : Promise.resolve({ boxes: [], layout: '' });
+    const regionsPromise = windowsPromise.then(({ boxes }) =>
       boxes.length > 0
         ? this.withTimeout('embedding', this.options.timeouts.embedMs, async () =>
             this.embedAll(this.regionEmbedder, await Promise.all(boxes.map((box) => cropDecoded(image, box)))),
@@ -707,7 +709,8 @@ export class Sagasu {
             this.logger.warn(`region vectors skipped: ${(error as Error).message}`);
             return undefined;
           })
-        : Promise.resolve(undefined);
+        : undefined,
+    );
     const embedPromise = (async () => {
       const began = performance.now();
       // Screenshots: the picture inside, embedded on its own.
@@ -740,7 +743,12 @@ export class Sagasu {
         timings.featuresMs = performance.now() - began;
       }
     })();
-    const [ocr, { vector, mirror, content, contentArea, regions }, localFeatures] = await Promise.all([ocrPromise, embedPromise, featuresPromise]);
+    const [ocr, { vector, mirror, content, contentArea, regions }, localFeatures, { boxes, layout: regionLayout }] = await Promise.all([
+      ocrPromise,
+      embedPromise,
+      featuresPromise,
+      windowsPromise,
+    ]);
     const colour = this.colour ? colourSignature(image) : undefined;
     // Indexing: the colours of each region window too, for queries that match one of them.
     const regionColours = this.colour && purpose === 'index' ? boxes.map((box) => colourSignature(image, box)) : [];
@@ -750,7 +758,7 @@ export class Sagasu {
       decoded,
       ocr,
       embedding: vector,
-      ...(regions ? { regionEmbeddings: regions } : {}),
+      ...(regions ? { regionEmbeddings: regions, regionLayout } : {}),
       ...(mirror ? { mirroredEmbedding: mirror } : {}),
       ...(content ? { contentEmbedding: content, contentArea } : {}),
       ...(localFeatures ? { localFeatures } : {}),
@@ -813,8 +821,9 @@ export class Sagasu {
     // Only what the commit needs is kept: not the decoded pixels, while the commit waits its turn.
     const { sha256, phash } = decoded;
     const original = decoded.image.original;
-    const { ocr, embedding, localFeatures, regionEmbeddings, partColours } = analysis;
-    return () => this.commitAdd({ scope, source: input.source, timings, sha256, phash, original, ocr, embedding, localFeatures, regionEmbeddings, partColours }, linkTo);
+    const { ocr, embedding, localFeatures, regionEmbeddings, regionLayout, partColours } = analysis;
+    return () =>
+      this.commitAdd({ scope, source: input.source, timings, sha256, phash, original, ocr, embedding, localFeatures, regionEmbeddings, regionLayout, partColours }, linkTo);
   }
 
   private commitAdd(prepared: PreparedImage, linkTo: (imageId: number) => AddResult): AddResult {
@@ -847,7 +856,7 @@ export class Sagasu {
         modelId: this.embedder.modelId,
         ocrId: this.ocr === false ? 'none' : this.ocr.id,
         ...(prepared.localFeatures ? { localFeatures: { extractor: localFeaturesId, features: encodeLocalFeatures(prepared.localFeatures) } } : {}),
-        ...(prepared.regionEmbeddings ? { regionEmbeddings: { layout: this.regionLayout, vectors: prepared.regionEmbeddings } } : {}),
+        ...(prepared.regionEmbeddings ? { regionEmbeddings: { layout: prepared.regionLayout ?? this.regionLayout, vectors: prepared.regionEmbeddings } } : {}),
         ...(prepared.partColours ? { colour: { kind: colourSignatureId, signature: prepared.partColours } } : {}),
       });
       const { previousImageId } = this.store.attachSource(imageId, scope, source);
@@ -1071,7 +1080,7 @@ export class Sagasu {
         return regionVectors;
       };
       const regionInScope = inScope && ((label: number) => inScope(Math.floor(label / maxRegions)));
-      const { penalty, grids } = this.regions;
+      const { penalty } = this.regions;
       const variants = [
         { embedding: analysis.embedding, reason: {} },
         { embedding: analysis.mirroredEmbedding, reason: { mirrored: true } },
@@ -1106,6 +1115,8 @@ export class Sagasu {
         return { id, ...found, colour, score: found.similarity - (colour === undefined ? 0 : weight * (1 - colour)) };
       });
       const hits = [...scored.slice(0, reordered).sort((a, b) => b.score - a.score || a.id - b.id), ...scored.slice(reordered)];
+      // Each image's windows are its own (a page cut into panels, or grids): read for the hits found through one.
+      const layouts = this.store.regionLayoutsOf(hits.filter((hit) => hit.region !== undefined).map((hit) => hit.id));
       lists.push({
         source: 'visual',
         hits: hits.map(({ id, score, similarity, colour, mirrored, contentArea, region }) => ({
@@ -1116,7 +1127,7 @@ export class Sagasu {
             ...(colour === undefined ? {} : { colour: round(colour) }),
             ...(mirrored ? { mirrored: true } : {}),
             ...(contentArea ? { contentArea: true } : {}),
-            ...(region === undefined ? {} : { region, regionBox: regionFraction(region, grids) }),
+            ...(region === undefined ? {} : { region, regionBox: regionFractionIn(layouts.get(id) ?? this.regionLayout, region) }),
           },
         })),
       });
@@ -1373,9 +1384,11 @@ function regionReduction(dimension: number): VectorReduction | null {
 }
 
 /**
- * Region vectors of two layouts cannot share an index (region numbers would mean other windows):
- * the first layout used with a data directory is recorded, and another one is refused until the
- * store holds no region vectors. Turning regions off is always allowed (nothing new is added).
+ * Region vectors of two grid layouts are not mixed in one index: the first grids used with a data
+ * directory are recorded, and others are refused until the store holds no region vectors. Panels
+ * do not enter this check: each image's own windows (grids, or grids and panels) are stored with
+ * its vectors, so pages with and without panels share the index. Turning regions off is always
+ * allowed (nothing new is added).
  */
 function checkRegionLayout(store: SqliteStore, options: RegionOptions): void {
   const layout = regionLayoutId(options.grids);

@@ -269,6 +269,7 @@ export class SqliteStore {
       featuresById: prepare('SELECT features FROM local_features WHERE image_id = ? AND extractor = ?'),
       insertRegions: prepare('INSERT OR REPLACE INTO region_embeddings (image_id, layout, count, vectors) VALUES (?, ?, ?, ?)'),
       regionsByIds: prepare('SELECT image_id AS id, vectors FROM region_embeddings WHERE image_id IN (SELECT value FROM json_each(?))'),
+      regionLayoutsByIds: prepare('SELECT image_id AS id, layout FROM region_embeddings WHERE image_id IN (SELECT value FROM json_each(?))'),
       insertColour: prepare('INSERT OR REPLACE INTO colour_signatures (image_id, kind, signature) VALUES (?, ?, ?)'),
       coloursByIds: prepare('SELECT image_id AS id, signature FROM colour_signatures WHERE kind = ? AND image_id IN (SELECT value FROM json_each(?))'),
       regionCount: prepare('SELECT COALESCE(SUM(count), 0) AS n FROM region_embeddings'),
@@ -565,6 +566,14 @@ export class SqliteStore {
     for (const row of this.statements.regionsByIds!.all(JSON.stringify(ids)) as Array<{ id: number; vectors: Buffer }>) {
       found.set(row.id, this.unpackRegions(row.vectors));
     }
+    return found;
+  }
+
+  /** The layout each of these images' region vectors were stored with (see the engine's RegionWindows.layout). */
+  regionLayoutsOf(ids: readonly number[]): Map<number, string> {
+    const found = new Map<number, string>();
+    if (ids.length === 0) return found;
+    for (const row of this.statements.regionLayoutsByIds!.all(JSON.stringify(ids)) as Array<{ id: number; layout: string }>) found.set(row.id, row.layout);
     return found;
   }
 

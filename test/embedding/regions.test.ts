@@ -7,9 +7,14 @@ import {
   regionBoxes,
   regionFraction,
   regionLayoutId,
+  regionFractionIn,
   regionReason,
+  regionWindows,
   validateRegionOptions,
 } from '../../src/embedding/regions.js';
+import { decodeImage } from '../../src/decoding/decode-image.js';
+import { detectPanels } from '../../src/embedding/panels.js';
+import { blocksPng, panelPagePng } from '../helpers/fakes.js';
 
 describe('regionBoxes', () => {
   it('spreads each grid\'s windows evenly from edge to edge', () => {
@@ -79,5 +84,52 @@ describe('validateRegionOptions and regionLayoutId', () => {
     assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, penalty: -0.1 }), /penalty/);
     assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, minWindowSide: 0 }), /minWindowSide/);
     assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, grids: [...defaultRegionOptions.grids].reverse() }), /largest windows first/);
+    assert.throws(() => validateRegionOptions({ ...defaultRegionOptions, panels: 'yes' as 'add' }), /region panels must be/);
+  });
+});
+
+describe('regionWindows and regionFractionIn', () => {
+  const panels = [
+    { x: 20, y: 20, w: 560, h: 280 },
+    { x: 20, y: 320, w: 270, h: 460 },
+    { x: 310, y: 320, w: 270, h: 460 },
+  ];
+  const [big] = defaultRegionOptions.grids;
+  const fractions = (found: { x: number; y: number; w: number; h: number }[]) =>
+    found.map((box) => [box.x / 600, box.y / 800, box.w / 600, box.h / 800].map((v) => v.toFixed(3)).join(',')).join(';');
+
+  it('puts a page\'s panels in place of the smallest grid, and says where each lies in the layout', async () => {
+    assert.equal(defaultRegionOptions.panels, 'replace-last-grid');
+    const { image } = await decodeImage(await panelPagePng(1, 600, 800, panels));
+    const found = await detectPanels(image);
+    assert.equal(found.length, 3);
+    const windows = await regionWindows(image, defaultRegionOptions);
+    assert.deepEqual(windows.boxes, [...regionBoxes(600, 800, [big!]), ...found]);
+    assert.equal(windows.layout, `2x2@0.650+panels:${fractions(found)}`);
+    // Region 4 is the first (largest) panel; regions 0-3 are still the large windows.
+    assert.deepEqual(regionFractionIn(windows.layout, 4), { x: Number((found[0]!.x / 600).toFixed(3)), y: Number((found[0]!.y / 800).toFixed(3)), w: Number((found[0]!.w / 600).toFixed(3)), h: Number((found[0]!.h / 800).toFixed(3)) });
+    assert.deepEqual(regionFractionIn(windows.layout, 1), regionFraction(1, defaultRegionOptions.grids));
+    assert.equal(regionFractionIn(windows.layout, 7), undefined);
+  });
+
+  it('adds the panels after every grid with panels "add", and keeps grids only with panels off', async () => {
+    const { image } = await decodeImage(await panelPagePng(1, 600, 800, panels));
+    const found = await detectPanels(image);
+    const added = await regionWindows(image, { ...defaultRegionOptions, panels: 'add' });
+    assert.deepEqual(added.boxes, [...regionBoxes(600, 800, defaultRegionOptions.grids), ...found]);
+    assert.equal(added.layout, `2x2@0.650+4x4@0.333+panels:${fractions(found)}`);
+    assert.deepEqual(regionFractionIn(added.layout, 20), regionFractionIn(`panels:${fractions(found)}`, 0));
+    const off = await regionWindows(image, { ...defaultRegionOptions, panels: false });
+    assert.deepEqual(off, { boxes: regionBoxes(600, 800, defaultRegionOptions.grids), layout: '2x2@0.650+4x4@0.333' });
+  });
+
+  it('gives a picture without panels its grids, under the grids\' layout', async () => {
+    const { image } = await decodeImage(await blocksPng(5, 400, 300));
+    assert.deepEqual(await regionWindows(image, defaultRegionOptions), { boxes: regionBoxes(400, 300, [big!]), layout: '2x2@0.650+4x4@0.333' });
+    // Layouts read back: the grids' own numbering, and nothing for a layout this version cannot read.
+    assert.deepEqual(regionFractionIn('2x2@0.650+4x4@0.333', 19), regionFraction(19, defaultRegionOptions.grids));
+    assert.equal(regionFractionIn('2x2@0.650+4x4@0.333', 20), undefined);
+    assert.equal(regionFractionIn('spiral@7', 0), undefined);
+    assert.equal(regionFractionIn('panels:0.1,0.2,x,0.4', 0), undefined);
   });
 });

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { defaultRegionOptions, regionBoxes, regionFraction } from '../../src/embedding/regions.js';
+import { defaultRegionOptions, regionBoxes, regionFraction, regionFractionIn } from '../../src/embedding/regions.js';
+import { detectPanels } from '../../src/embedding/panels.js';
 import { SagasuError } from '../../src/errors.js';
 import { Sagasu, type SagasuOptions, type VerificationOptions } from '../../src/sagasu.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -16,7 +17,7 @@ import { decodeImage } from '../../src/decoding/decode-image.js';
 import { heuristicConfidence } from '../../src/fusion/confidence.js';
 import { defaultCalibrationModel } from '../../src/fusion/default-calibration.js';
 import { localFeaturesId } from '../../src/verification/local-features.js';
-import { blocksPng, SizeKeyedOcr, ThumbnailEmbedder } from '../helpers/fakes.js';
+import { blocksPng, panelPagePng, SizeKeyedOcr, ThumbnailEmbedder } from '../helpers/fakes.js';
 import { fixture } from '../helpers/paths.js';
 import { scratchDir } from '../helpers/scratch.js';
 
@@ -796,7 +797,8 @@ describe('Sagasu.search with spatial verification', () => {
 
   it('verifies each source\'s first hits beyond the fused head', async () => {
     const dir = tempDir();
-    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 1, stopAtInliers: Infinity, extendTo: 0 } });
+    // No siblings: a verified first hit would otherwise bring its look-alikes in (see below).
+    const engine = await open(join(dir, 'data'), { verification: { candidates: 0, perSource: 1, stopAtInliers: Infinity, extendTo: 0, siblings: 0 } });
     await engine.indexPaths(pages.map(fixture));
     const result = await engine.search({ image: await reshot() }, { k: 5 });
     const checked = result.hits.filter((hit) => hit.reasons.spatial);
@@ -860,10 +862,11 @@ describe('Sagasu.search with spatial verification', () => {
     const sibling = join(dir, 'sibling.png');
     await sharp(page03).composite([{ input: lower, left: 0, top: 450 }]).png().toFile(sibling);
     const paths = [...pages.map(fixture), sibling];
-    // Down the fused list up to the first verified candidate (see the test above), then the two
-    // candidates closest to it by look (the fixture pages look alike: page-02 is one of them).
+    // Down the fused list up to the first verified candidate (see the test above; page-03 comes
+    // first), then the three candidates closest to it by look: the fake embedder's thumbnails of
+    // page-02 and page-04 are closer to page-03 than the sibling's, the sibling is the third.
     const only = { candidates: 0, perSource: 0, stopAtInliers: Infinity, extendTo: 6, budgetMs: Infinity };
-    const engine = await open(join(dir, 'data'), { verification: { ...only, siblings: 2 } });
+    const engine = await open(join(dir, 'data'), { verification: { ...only, siblings: 3 } });
     await engine.indexPaths(paths);
     const query = await engine.prepareQuery(await reshot());
     const result = await engine.search({ prepared: query }, { k: 6 });
@@ -965,6 +968,71 @@ describe('Sagasu region vectors', () => {
     assert.equal(detail?.colour, Math.round(regionMatch * 10_000) / 10_000);
     assert.ok(colourSimilarity(partColours, colourSignature(page)!) < regionMatch - 0.1);
     await engine.close();
+  });
+
+  it('indexes a comic page\'s panels as its small windows, and says which panel a query matched', async () => {
+    const dir = tempDir();
+    const { engine, embedder } = await withLargeImages();
+    const panels = [
+      { x: 20, y: 20, w: 560, h: 280 },
+      { x: 20, y: 320, w: 270, h: 460 },
+      { x: 310, y: 320, w: 270, h: 460 },
+    ];
+    const pageBytes = await panelPagePng(11, 600, 800, panels);
+    const calls = embedder.calls;
+    writeFileSync(join(dir, 'page.png'), pageBytes);
+    const added = await engine.addFile(join(dir, 'page.png'));
+    // The whole page, its 4 large windows and its 3 panels (no 4x4 grid).
+    assert.equal(embedder.calls - calls, 1 + 4 + 3);
+    assert.equal(engine.stats().indexes.region, 2 * regionsPerImage + 4 + 3);
+    const found = await detectPanels((await decodeImage(pageBytes)).image);
+    // The lower right panel, cut by a user along its gutter (a pixel of paper around it).
+    const lowerRight = found.findIndex((box) => box.x > 300 && box.y > 300);
+    const cut = await sharp(pageBytes).extract({ left: 309, top: 319, width: 272, height: 462 }).png().toBuffer();
+    const result = await engine.search({ image: cut }, { sources: ['visual'], verify: false, k: 3 });
+    assert.equal(result.hits[0]?.imageId, added.imageId);
+    const detail = result.hits[0]?.reasons.visual?.detail;
+    assert.equal(detail?.region, 4 + lowerRight);
+    const layout = `2x2@0.650+panels:${found.map((b) => [b.x / 600, b.y / 800, b.w / 600, b.h / 800].map((v) => v.toFixed(3)).join(',')).join(';')}`;
+    assert.deepEqual(detail?.regionBox, regionFractionIn(layout, 4 + lowerRight));
+    assert.ok(Math.abs((detail?.regionBox as { x: number }).x - 310 / 600) < 0.01);
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('searches pages indexed without panels beside pages indexed with them, each by its own windows', async () => {
+    const dir = tempDir();
+    const boxes = [
+      { x: 20, y: 20, w: 560, h: 280 },
+      { x: 20, y: 320, w: 270, h: 460 },
+      { x: 310, y: 320, w: 270, h: 460 },
+    ];
+    const [older, newer] = [join(dir, 'older.png'), join(dir, 'newer.png')];
+    writeFileSync(older, await panelPagePng(12, 600, 800, boxes));
+    writeFileSync(newer, await panelPagePng(13, 600, 800, boxes));
+    // An earlier version (grids only) indexed the first page; this one indexes the second.
+    const before = await open(join(dir, 'data'), { regionVectors: { panels: false } });
+    await before.addFile(older);
+    await before.close();
+    const engine = await open(join(dir, 'data'));
+    await engine.addFile(newer);
+    assert.equal(engine.stats().indexes.region, 20 + 4 + 3);
+    const layouts = [...engine.store.regionLayoutsOf(engine.store.imageKeys().map(({ id }) => id)).values()];
+    assert.deepEqual(layouts.map((layout) => layout.split(':')[0]).sort(), ['2x2@0.650+4x4@0.333', '2x2@0.650+panels']);
+    // Cut from the older page: its last 4x4 window; from the newer: its lower right panel.
+    const cuts = { grid: { left: 400, top: 533, width: 200, height: 267 }, panel: { left: 309, top: 319, width: 272, height: 462 } };
+    for (const [path, grid] of [[older, true], [newer, false]] as const) {
+      const cut = await sharp(path).extract(grid ? cuts.grid : cuts.panel).png().toBuffer();
+      const hit = (await engine.search({ image: cut }, { sources: ['visual'], verify: false, k: 1 })).hits[0]!;
+      assert.equal(hit.path, path);
+      const { region, regionBox } = hit.reasons.visual!.detail as { region: number; regionBox: { x: number; w: number } };
+      // Each window read with its own page's layout: window 19 of the older one is its last 4x4
+      // window; windows 4 on of the newer one are its panels.
+      if (grid) assert.deepEqual([region, Math.abs(regionBox.x - 2 / 3) < 0.001, Math.abs(regionBox.w - 1 / 3) < 0.001], [19, true, true], JSON.stringify(regionBox));
+      else assert.deepEqual([region >= 4, Math.abs(regionBox.x - 310 / 600) < 0.01, Math.abs(regionBox.w - 270 / 600) < 0.01], [true, true, true], JSON.stringify(regionBox));
+    }
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('drops the regions of a removed image, and keeps them across a snapshot, a replay and a rebuild', async () => {
