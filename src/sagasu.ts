@@ -18,7 +18,7 @@ import { VectorIndex, defaultReductionFitAfter, type VectorIndexOptions, type Ve
 import { SqliteStore, sourceKey, sourceName, type ImageRecord, type IndexRow, type SourceInput, type SourceRecord } from './store/sqlite-store.js';
 import { TfjsEmbedder, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 import { WorkerPoolEmbedder, type WorkerPoolEmbedderOptions } from './embedding/worker-pool-embedder.js';
-import { defaultRegionOptions, maxRegions, regionFractionIn, regionLayoutId, regionWindows, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
+import { defaultRegionOptions, maxRegions, regionIn, regionLayoutId, regionWindows, validateRegionOptions, type RegionOptions } from './embedding/regions.js';
 import { dot } from './embedding/pooling.js';
 import { colourMatch, colourSignature, colourSignatureId, noColour, packColourSignatures } from './embedding/colour.js';
 import { TesseractOcrEngine, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
@@ -1127,7 +1127,7 @@ export class Sagasu {
             ...(colour === undefined ? {} : { colour: round(colour) }),
             ...(mirrored ? { mirrored: true } : {}),
             ...(contentArea ? { contentArea: true } : {}),
-            ...(region === undefined ? {} : { region, regionBox: regionFractionIn(layouts.get(id) ?? this.regionLayout, region) }),
+            ...(region === undefined ? {} : regionDetail(region, regionIn(layouts.get(id) ?? this.regionLayout, region))),
           },
         })),
       });
@@ -1401,6 +1401,11 @@ function checkRegionLayout(store: SqliteStore, options: RegionOptions): void {
     );
   }
   store.setMeta(regionLayoutMetaKey, layout);
+}
+
+/** What a visual hit through a region says of it: its number, its place and whether it is one of the page's panels. */
+function regionDetail(region: number, found: { box: Box; panel: boolean } | undefined): Record<string, unknown> {
+  return { region, regionBox: found?.box, ...(found?.panel ? { panel: true } : {}) };
 }
 
 /** The image flipped left to right. */

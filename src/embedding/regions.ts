@@ -191,12 +191,8 @@ export async function regionWindows(image: DecodedImage, options: RegionOptions)
   return { boxes: [...gridBoxes, ...panelBoxes], layout: `${kept.length > 0 ? `${regionLayoutId(kept)}+` : ''}panels:${described.join(';')}` };
 }
 
-/**
- * The region's place as fractions of the image, read from the layout its image was stored with
- * (grids only, or grids and panels: see {@link RegionWindows.layout}); undefined for a layout or
- * region this version cannot read.
- */
-export function regionFractionIn(layout: string, region: number): Box | undefined {
+/** A stored layout read back: its grids and its panels' boxes (fractions), or undefined when this version cannot read it. */
+function parseLayout(layout: string): { grids: RegionGrid[]; panels: Box[] } | undefined {
   const grids: RegionGrid[] = [];
   const panels: Box[] = [];
   for (const part of layout.split('+')) {
@@ -212,8 +208,26 @@ export function regionFractionIn(layout: string, region: number): Box | undefine
       panels.push({ x: x!, y: y!, w: w!, h: h! });
     }
   }
-  const gridCount = regionBoxes(1, 1, grids).length;
-  return region < gridCount ? regionFraction(region, grids) : panels[region - gridCount];
+  return { grids, panels };
+}
+
+/**
+ * The region's place as fractions of the image, read from the layout its image was stored with
+ * (grids only, or grids and panels: see {@link RegionWindows.layout}), and whether it is one of
+ * the page's panels; undefined for a layout or region this version cannot read.
+ */
+export function regionIn(layout: string, region: number): { box: Box; panel: boolean } | undefined {
+  const parsed = parseLayout(layout);
+  if (!parsed) return undefined;
+  const gridCount = regionBoxes(1, 1, parsed.grids).length;
+  const panel = region >= gridCount;
+  const box = panel ? parsed.panels[region - gridCount] : regionFraction(region, parsed.grids);
+  return box ? { box, panel } : undefined;
+}
+
+/** The region's place as fractions of the image (see {@link regionIn}). */
+export function regionFractionIn(layout: string, region: number): Box | undefined {
+  return regionIn(layout, region)?.box;
 }
 
 /** Where a region lies, in words: e.g. `top left`, `middle`, `bottom right` (by its centre, in thirds of the image). */
@@ -227,8 +241,9 @@ export function describeRegionPlace(box: Box): string {
   return `${vertical} ${horizontal}`;
 }
 
-/** The words a result shows for a visual hit on a region (see the engine's `reasons.visual.detail.regionBox`). */
+/** The words a result shows for a visual hit on a region (see the engine's `reasons.visual.detail.regionBox` and `panel`). */
 export function regionReason(detail: Record<string, unknown> | undefined): string {
   const box = detail?.['regionBox'] as Box | undefined;
-  return box ? `, matches the ${describeRegionPlace(box)} part of the image` : '';
+  if (!box) return '';
+  return detail?.['panel'] === true ? `, matches the ${describeRegionPlace(box)} panel of the page` : `, matches the ${describeRegionPlace(box)} part of the image`;
 }

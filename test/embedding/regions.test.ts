@@ -8,6 +8,7 @@ import {
   regionFraction,
   regionLayoutId,
   regionFractionIn,
+  regionIn,
   regionReason,
   regionWindows,
   validateRegionOptions,
@@ -70,6 +71,7 @@ describe('regionFraction and describeRegionPlace', () => {
     assert.equal(describeRegionPlace({ x: 0, y: 0.4, w: 0.3, h: 0.2 }), 'left');
     assert.equal(regionReason({ similarity: 0.9, regionBox: { x: 0, y: 0.667, w: 0.333, h: 0.333 } }), ', matches the bottom left part of the image');
     assert.equal(regionReason({ similarity: 0.9 }), '');
+    assert.equal(regionReason({ similarity: 0.9, regionBox: { x: 0.52, y: 0.4, w: 0.45, h: 0.58 }, panel: true }), ', matches the bottom right panel of the page');
   });
 });
 
@@ -110,6 +112,8 @@ describe('regionWindows and regionFractionIn', () => {
     assert.deepEqual(regionFractionIn(windows.layout, 4), { x: Number((found[0]!.x / 600).toFixed(3)), y: Number((found[0]!.y / 800).toFixed(3)), w: Number((found[0]!.w / 600).toFixed(3)), h: Number((found[0]!.h / 800).toFixed(3)) });
     assert.deepEqual(regionFractionIn(windows.layout, 1), regionFraction(1, defaultRegionOptions.grids));
     assert.equal(regionFractionIn(windows.layout, 7), undefined);
+    // Which windows are panels: 4 on, not the large ones.
+    assert.deepEqual([regionIn(windows.layout, 1)?.panel, regionIn(windows.layout, 4)?.panel, regionIn(windows.layout, 6)?.panel, regionIn(windows.layout, 7)], [false, true, true, undefined]);
   });
 
   it('adds the panels after every grid with panels "add", and keeps grids only with panels off', async () => {

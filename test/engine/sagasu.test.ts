@@ -996,6 +996,7 @@ describe('Sagasu region vectors', () => {
     const layout = `2x2@0.650+panels:${found.map((b) => [b.x / 600, b.y / 800, b.w / 600, b.h / 800].map((v) => v.toFixed(3)).join(',')).join(';')}`;
     assert.deepEqual(detail?.regionBox, regionFractionIn(layout, 4 + lowerRight));
     assert.ok(Math.abs((detail?.regionBox as { x: number }).x - 310 / 600) < 0.01);
+    assert.equal(detail?.panel, true);
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -1028,8 +1029,9 @@ describe('Sagasu region vectors', () => {
       const { region, regionBox } = hit.reasons.visual!.detail as { region: number; regionBox: { x: number; w: number } };
       // Each window read with its own page's layout: window 19 of the older one is its last 4x4
       // window; windows 4 on of the newer one are its panels.
-      if (grid) assert.deepEqual([region, Math.abs(regionBox.x - 2 / 3) < 0.001, Math.abs(regionBox.w - 1 / 3) < 0.001], [19, true, true], JSON.stringify(regionBox));
-      else assert.deepEqual([region >= 4, Math.abs(regionBox.x - 310 / 600) < 0.01, Math.abs(regionBox.w - 270 / 600) < 0.01], [true, true, true], JSON.stringify(regionBox));
+      const panel = hit.reasons.visual!.detail!['panel'];
+      if (grid) assert.deepEqual([region, Math.abs(regionBox.x - 2 / 3) < 0.001, Math.abs(regionBox.w - 1 / 3) < 0.001, panel], [19, true, true, undefined], JSON.stringify(regionBox));
+      else assert.deepEqual([region >= 4, Math.abs(regionBox.x - 310 / 600) < 0.01, Math.abs(regionBox.w - 270 / 600) < 0.01, panel], [true, true, true, true], JSON.stringify(regionBox));
     }
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
