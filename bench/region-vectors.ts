@@ -28,6 +28,7 @@ import { decodeImage } from '../src/decoding/decode-image.js';
 import { PREPROCESSING_BLUR_SIGMA } from '../src/embedding/features.js';
 import { MOBILENET_V2_CHANNELS, MOBILENET_V2_INPUT_SIZE, loadMobileNetV2, type FeatureModel } from '../src/embedding/mobilenet-v2.js';
 import { detectPanels } from '../src/embedding/panels.js';
+import { defaultRegionOptions } from '../src/embedding/regions.js';
 import { averagePool, dot, l2Normalize } from '../src/embedding/pooling.js';
 import { loadGallery, type GalleryItem } from '../src/eval/retrieval-dataset.js';
 import { generateQuery, type SyntheticQueryType } from '../src/eval/retrieval-queries.js';
@@ -217,8 +218,8 @@ async function main(): Promise<void> {
       }
     }
     if (neededCrops.has('panels')) {
-      // Detected panels (src/embedding/panels.ts), as many as the page has; none on a page that does not split.
-      const panels = (await detectPanels(image)).filter((box) => Math.min(box.w, box.h) >= 112);
+      // Detected panels (src/embedding/panels.ts), as many as the page has, as small as the engine keeps them; none on a page that does not split.
+      const panels = (await detectPanels(image)).filter((box) => Math.min(box.w, box.h) >= defaultRegionOptions.minWindowSide);
       const vectors: Float32Array[] = [];
       for (const box of panels) vectors.push(await embedWhole(model, await cropDecoded(image, box)));
       regions.set('panels', vectors);

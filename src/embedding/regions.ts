@@ -182,7 +182,8 @@ export async function regionWindows(image: DecodedImage, options: RegionOptions)
     .then((found) => found.filter((box) => Math.min(box.w, box.h) >= options.minWindowSide))
     .catch(() => []);
   if (panels.length < 2) return plain;
-  const kept = options.panels === 'replace-last-grid' ? grids.slice(0, Math.min(grids.length, options.grids.length - 1)) : grids;
+  // The usable grids are a prefix of options.grids: dropping the last listed one drops the smallest windows.
+  const kept = options.panels === 'replace-last-grid' ? grids.slice(0, options.grids.length - 1) : grids;
   const gridBoxes = regionBoxes(image.width, image.height, kept);
   // Largest first (detectPanels' order), as many as the region labels leave room for.
   const panelBoxes = panels.slice(0, maxRegions - gridBoxes.length);
@@ -245,5 +246,5 @@ export function describeRegionPlace(box: Box): string {
 export function regionReason(detail: Record<string, unknown> | undefined): string {
   const box = detail?.['regionBox'] as Box | undefined;
   if (!box) return '';
-  return detail?.['panel'] === true ? `, matches the ${describeRegionPlace(box)} panel of the page` : `, matches the ${describeRegionPlace(box)} part of the image`;
+  return `, matches the ${describeRegionPlace(box)} ${detail?.['panel'] === true ? 'panel of the page' : 'part of the image'}`;
 }
