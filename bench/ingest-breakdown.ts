@@ -15,7 +15,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { cropDecoded } from '../src/decoding/content-area.js';
 import { decodeImage } from '../src/decoding/decode-image.js';
 import { colourSignature } from '../src/embedding/colour.js';
@@ -23,8 +22,9 @@ import { defaultRegionOptions, regionWindows } from '../src/embedding/regions.js
 import { TfjsEmbedder } from '../src/embedding/tfjs-embedder.js';
 import { TesseractOcrEngine } from '../src/ocr/tesseract-ocr-engine.js';
 import { packageRoot } from '../src/paths.js';
-import { Sagasu, expandPaths } from '../src/sagasu.js';
+import { Sagasu } from '../src/sagasu.js';
 import { extractLocalFeatures } from '../src/verification/local-features.js';
+import { benchImages, median } from './bench-images.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,18 +42,8 @@ async function cpuOf(run: () => Promise<unknown>): Promise<number> {
   return (used.user + used.system) / 1000;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-
 async function main(): Promise<void> {
-  const files = (await expandPaths([folder])).slice(0, Number(values.limit));
-  if (files.length === 0) throw new Error(`no images under ${folder}`);
-  const megapixels = Number(values.megapixels);
-  const inputs: Buffer[] = [];
-  for (const file of files) {
-    const { width = 1, height = 1 } = await sharp(file).metadata();
-    const scale = megapixels > 0 ? Math.sqrt((megapixels * 1e6) / (width * height)) : 1;
-    inputs.push(await sharp(file).resize(Math.round(width * scale), Math.round(height * scale)).jpeg({ quality: 90 }).toBuffer());
-  }
+  const inputs = await benchImages(folder, Number(values.limit), Number(values.megapixels));
   const ocr = new TesseractOcrEngine();
   const embedder = new TfjsEmbedder();
   await Promise.all([ocr.start(), embedder.warmUp()]);
@@ -93,7 +83,7 @@ async function main(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
   await Promise.all([ocr.close(), embedder.close()]);
 
-  console.log(`ingest CPU per image, ${files.length} images of ~${megapixels} MP from ${folder}; node ${process.version}`);
+  console.log(`ingest CPU per image, ${inputs.length} images of ~${values.megapixels} MP from ${folder}; node ${process.version}`);
   console.log('step                                                   median CPU ms   share of the sum');
   const sum = [...steps.values()].reduce((total, list) => total + median(list), 0);
   for (const [name, list] of steps) {

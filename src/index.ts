@@ -30,7 +30,7 @@ export type { SpatialReason } from './fusion/rerank.js';
 export { defaultCalibrationModel } from './fusion/default-calibration.js';
 export { parseCalibrationModel, type CalibrationModel } from './fusion/calibration.js';
 export { defaultDecodeOptions } from './decoding/decode-image.js';
-export { defaultOcrOptions, type OcrOptions } from './ocr/tesseract-ocr-engine.js';
+export { defaultOcrOptions, type OcrOptions, type OcrRunTrace } from './ocr/tesseract-ocr-engine.js';
 export { defaultEmbedderOptions, type TfjsEmbedderOptions } from './embedding/tfjs-embedder.js';
 export { defaultVectorIndexOptions, defaultRerankCandidates, defaultReductionFitAfter, type VectorIndexOptions, type VectorReduction } from './indexes/vector-index.js';
 export { defaultRegionOptions, type RegionGrid, type RegionOptions } from './embedding/regions.js';

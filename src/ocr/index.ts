@@ -1,4 +1,4 @@
-export { TesseractOcrEngine, createOcrEngine, defaultOcrOptions, type OcrOptions } from './tesseract-ocr-engine.js';
+export { TesseractOcrEngine, createOcrEngine, defaultOcrOptions, type OcrOptions, type OcrRunTrace } from './tesseract-ocr-engine.js';
 export { findBubbles, defaultBubbleOptions, type Bubble, type BubbleOptions } from './text-regions.js';
 export {
   findTextBlocks,

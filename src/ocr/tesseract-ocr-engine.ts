@@ -85,6 +85,24 @@ export interface OcrOptions {
   readonly skipVerticalConfidence: number;
   /** Receives non-fatal problems (a worker error, a failed restart). Default: `console.warn`. */
   readonly logger: (message: string, error?: unknown) => void;
+  /**
+   * Called after each tesseract run with what was read and how long the worker took, for
+   * measuring where OCR time goes (`bench/ocr-passes.ts`). Default `null`.
+   */
+  readonly trace: ((run: OcrRunTrace) => void) | null;
+}
+
+/** One tesseract run, as reported to {@link OcrOptions.trace}. */
+export interface OcrRunTrace {
+  /** The whole image (automatic layout), or one region read as a single block. */
+  readonly target: 'whole' | OcrRegion['kind'];
+  readonly orientation: TextOrientation;
+  /** Width x height of the picture tesseract was given (after enlarging and padding). */
+  readonly pixels: number;
+  /** Lines kept from this run. */
+  readonly lines: number;
+  /** Milliseconds from sending the picture to the worker to its answer. */
+  readonly ms: number;
 }
 
 export const defaultOcrOptions: OcrOptions = {
@@ -106,6 +124,7 @@ export const defaultOcrOptions: OcrOptions = {
   bubbleMinSide: 100,
   skipVerticalConfidence: 85,
   logger: (message, error) => console.warn(`sagasu: ${message}`, error ?? ''),
+  trace: null,
 };
 
 const PSM_AUTO = '3';
@@ -414,7 +433,7 @@ export class TesseractOcrEngine implements OcrEngine {
     // The two workers of a slot run at once: horizontal reads on one, vertical reads on the other.
     const horizontalReads = new Map<RegionPlan, OcrLine[]>();
     const verticalReads = new Map<RegionPlan, OcrLine[]>();
-    const regionFrame = (p: RegionPlan) => ({ scale: p.scale, x: p.box.x, y: p.box.y, width, height, pad: p.pad, region: true });
+    const regionFrame = (p: RegionPlan) => ({ scale: p.scale, x: p.box.x, y: p.box.y, width, height, pad: p.pad, region: p.kind });
     const horizontalChain = (async () => {
       const verticalShare = plans.filter((p) => p.orientation === 'vertical').length / Math.max(1, plans.length);
       const readWhole =
@@ -465,7 +484,7 @@ export class TesseractOcrEngine implements OcrEngine {
     slot: Slot,
     png: Buffer,
     psm: string,
-    frame: { scale: number; x: number; y: number; width: number; height: number; pad?: number; region?: boolean },
+    frame: { scale: number; x: number; y: number; width: number; height: number; pad?: number; region?: OcrRegion['kind'] },
     orientation: TextOrientation,
     language: string,
   ): Promise<OcrLine[]> {
@@ -474,7 +493,9 @@ export class TesseractOcrEngine implements OcrEngine {
     // A fixed DPI stops tesseract guessing from the PNG header and printing a warning per call.
     await worker.setParameters({ tessedit_pageseg_mode: psm as Tesseract.PSM, user_defined_dpi: '300' });
     assertAlive(slot);
+    const started = performance.now();
     const { data } = await worker.recognize(png, {}, { blocks: true, text: false });
+    const ms = performance.now() - started;
     const pad = frame.pad ?? 0;
     const toBox = (b: Tesseract.Bbox): Box =>
       mapBox({ x: b.x0 - pad, y: b.y0 - pad, w: b.x1 - b.x0, h: b.y1 - b.y0 }, frame.scale, frame.x, frame.y, frame.width, frame.height);
@@ -497,6 +518,8 @@ export class TesseractOcrEngine implements OcrEngine {
         }
       }
     }
+    // A PNG's width and height are the first fields of its IHDR chunk, at bytes 16 and 20.
+    this.options.trace?.({ target: frame.region ?? 'whole', orientation, pixels: png.readUInt32BE(16) * png.readUInt32BE(20), lines: lines.length, ms });
     return lines;
   }
 }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeImage } from '../../src/decoding/decode-image.js';
 import { isSagasuError } from '../../src/errors.js';
-import { TesseractOcrEngine, defaultOcrOptions } from '../../src/ocr/index.js';
+import { type OcrRunTrace, TesseractOcrEngine, defaultOcrOptions } from '../../src/ocr/index.js';
 import type { DecodedImage, OcrResult } from '../../src/types.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -113,6 +113,27 @@ describe('TesseractOcrEngine', () => {
           ['どこ', 0],
         ],
       );
+    });
+
+    it('reports each tesseract run to trace: what was read, its size, the lines kept and the time', async () => {
+      const runs: OcrRunTrace[] = [];
+      const traced = new TesseractOcrEngine({ workers: 1, trace: (run) => runs.push(run) });
+      try {
+        const result = await traced.recognize(await decode(fixture('text-en.png')));
+        assert.equal(result.lines.length, 3);
+        // The slot's two workers run at once, so the order of the reports is not fixed.
+        const sorted = [...runs].sort((a, b) => a.target.localeCompare(b.target));
+        assert.deepEqual(
+          sorted.map(({ ms, ...rest }) => rest),
+          [
+            { target: 'block', orientation: 'horizontal', pixels: 192_681, lines: 3 },
+            { target: 'whole', orientation: 'horizontal', pixels: 640 * 240, lines: 3 },
+          ],
+        );
+        assert.ok(sorted.every((run) => run.ms > 0));
+      } finally {
+        await traced.close();
+      }
     });
 
     it('reads whole images only when regions are turned off', async () => {

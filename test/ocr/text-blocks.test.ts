@@ -93,6 +93,12 @@ describe('cropBlock', () => {
     assert.ok(crop.pixels.some((v) => v < 100), 'the glyphs are kept');
   });
 
+  it('scales lettering to targetCharSize below the cap', async () => {
+    const { data, width, height } = await greyOf(fixture('page-03.png'));
+    const [block] = findTextBlocks(data, width, height);
+    assert.equal(cropBlock(data, width, height, block!, { targetCharSize: 30 }).scale, 30 / 19);
+  });
+
   it('caps the enlarged size at maxPixels', async () => {
     const { data, width, height } = await greyOf(fixture('text-en.png'));
     const [block] = findTextBlocks(data, width, height);
