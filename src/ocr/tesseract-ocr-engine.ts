@@ -518,8 +518,16 @@ export class TesseractOcrEngine implements OcrEngine {
         }
       }
     }
-    // A PNG's width and height are the first fields of its IHDR chunk, at bytes 16 and 20.
-    this.options.trace?.({ target: frame.region ?? 'whole', orientation, pixels: png.readUInt32BE(16) * png.readUInt32BE(20), lines: lines.length, ms });
+    if (this.options.trace) {
+      // A PNG's width and height are the first fields of its IHDR chunk, at bytes 16 and 20.
+      const run: OcrRunTrace = { target: frame.region ?? 'whole', orientation, pixels: png.readUInt32BE(16) * png.readUInt32BE(20), lines: lines.length, ms };
+      try {
+        this.options.trace(run);
+      } catch (error) {
+        // A failing observer must not cost the image its text (nor the worker its place).
+        this.options.logger('OCR trace callback threw', error);
+      }
+    }
     return lines;
   }
 }

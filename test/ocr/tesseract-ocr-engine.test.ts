@@ -136,6 +136,24 @@ describe('TesseractOcrEngine', () => {
       }
     });
 
+    it('still reads the text when trace throws, and logs the error', async () => {
+      const logged: string[] = [];
+      const traced = new TesseractOcrEngine({
+        workers: 1,
+        trace: () => {
+          throw new Error('observer failed');
+        },
+        logger: (message) => logged.push(message),
+      });
+      try {
+        const result = await traced.recognize(await decode(fixture('text-en.png')));
+        assert.equal(result.lines.length, 3);
+        assert.deepEqual(logged, ['OCR trace callback threw', 'OCR trace callback threw']);
+      } finally {
+        await traced.close();
+      }
+    });
+
     it('reads whole images only when regions are turned off', async () => {
       const wholeOnly = new TesseractOcrEngine({ workers: 1, textBlocks: false, bubbles: false });
       try {
