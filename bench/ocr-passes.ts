@@ -65,11 +65,14 @@ async function main(): Promise<void> {
   const kinds = new Map<string, OcrRunTrace[]>();
   for (const run of runs) {
     const key = `${run.target} ${run.orientation}`;
-    kinds.set(key, [...(kinds.get(key) ?? []), run]);
+    const list = kinds.get(key);
+    if (list) list.push(run);
+    else kinds.set(key, [run]);
   }
-  for (const [key, list] of [...kinds].sort((a, b) => sum(b[1].map((r) => r.ms)) - sum(a[1].map((r) => r.ms)))) {
+  const rows = [...kinds].map(([key, list]) => ({ key, list, ms: sum(list.map((r) => r.ms)) })).sort((a, b) => b.ms - a.ms);
+  for (const { key, list, ms } of rows) {
     console.log(
-      `${key.padEnd(32)}  ${(list.length / n).toFixed(1).padStart(10)}  ${median(list.map((r) => r.ms)).toFixed(1).padStart(15)}  ${(sum(list.map((r) => r.ms)) / n).toFixed(0).padStart(8)}  ${median(list.map((r) => r.pixels)).toFixed(0).padStart(19)}  ${(sum(list.map((r) => r.lines)) / list.length).toFixed(2).padStart(9)}`,
+      `${key.padEnd(32)}  ${(list.length / n).toFixed(1).padStart(10)}  ${median(list.map((r) => r.ms)).toFixed(1).padStart(15)}  ${(ms / n).toFixed(0).padStart(8)}  ${median(list.map((r) => r.pixels)).toFixed(0).padStart(19)}  ${(sum(list.map((r) => r.lines)) / list.length).toFixed(2).padStart(9)}`,
     );
   }
   const tesseract = sum(runs.map((r) => r.ms)) / n;
